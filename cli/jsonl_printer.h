@@ -1,0 +1,20 @@
+// --format jsonl: one JSON object per finished job, then one summary object; stdout is ours
+// alone. Output bytes that are not UTF-8 are replaced (U+FFFD), so every line is valid JSON.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "cli/report.h"
+
+namespace procpool {
+
+class JsonlPrinter : public Printer {
+ public:
+  bool job(const Future& f) override;
+  bool summary(const Summary& s) override;
+};
+
+// The record for one finished job (also the shape of future machine-readable outputs).
+nlohmann::ordered_json job_record(const Job& job, const Result& r);
+
+}  // namespace procpool

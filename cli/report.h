@@ -1,0 +1,36 @@
+// What the front end prints about finished jobs: per-job records and the closing summary.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "common/future.h"
+
+namespace procpool {
+
+// Counts by status over a whole batch.
+struct Summary {
+  uint64_t ok = 0, failed = 0, timeout = 0, crashed = 0, cancelled = 0, skipped = 0, error = 0;
+  double wall_s = 0;  // the batch's wall time
+
+  void add(Status s);
+  uint64_t total() const { return ok + failed + timeout + crashed + cancelled + skipped + error; }
+  bool all_ok() const { return ok == total(); }
+  // "12 ok, 1 failed, 0 timed out in 3.2s" (other statuses appear when present).
+  std::string line() const;
+};
+
+// Receives each finished job, in the order the front end hands them over, then the summary.
+// Writing returns false once the reader of our output has gone away (EPIPE).
+class Printer {
+ public:
+  virtual ~Printer() = default;
+  virtual bool job(const Future& f) = 0;
+  virtual bool summary(const Summary& s) = 0;
+};
+
+// "2026-11-22T04:56:35.123Z"
+std::string iso_time(int64_t wall_us);
+
+}  // namespace procpool

@@ -1,0 +1,59 @@
+// What to run, and how it ended.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/output.h"
+
+namespace procpool {
+
+using Clock = std::chrono::steady_clock;
+using Millis = std::chrono::milliseconds;
+
+// What to run. Exactly one of `argv` (exec'd directly) and `shell` (run by /bin/sh -c) is set.
+struct Job {
+  uint64_t id = 0;                           // 1-based position in the batch; unique per pool
+  std::string name;                          // shown to people; the command when none was given
+  std::vector<std::string> argv;             // exec'd directly when non-empty
+  std::string shell;                         // run through /bin/sh -c when argv is empty
+  std::map<std::string, std::string> env;    // added to (overriding) the inherited environment
+  std::string cwd;                           // working directory; empty = inherit
+  std::optional<Millis> timeout;             // wall-clock limit per attempt
+  int retries = 0;                           // extra attempts after a failed one
+
+  // The command as one line of text, for headers, logs and JSON.
+  std::string command_text() const;
+};
+
+enum class Status { kOk, kFailed, kTimeout, kCrashed, kCancelled, kSkipped, kError };
+
+// "ok", "failed", "timeout", "crashed", "cancelled", "skipped", "error".
+const char* status_name(Status s);
+// "SIGKILL" for 9, "SIG42" for numbers without a name.
+std::string signal_name(int sig);
+
+// How a job ended (its last attempt).
+struct Result {
+  Status status = Status::kError;
+  std::optional<int> exit_code;     // set when the command exited
+  std::optional<int> signal;        // set when the command (or its worker) died by a signal
+  std::string error;                // why, when it could not run or its worker was lost
+  int attempts = 0;                 // how many times it was started
+  int64_t started_us = 0;           // wall clock (µs since the epoch) of the last attempt's start
+  int64_t ended_us = 0;             // wall clock of its end
+  double duration_s = 0;            // monotonic duration of the last attempt
+  int64_t worker_pid = 0;           // the worker that ran it
+  std::string host;                 // where that worker runs
+  double user_s = 0, system_s = 0;  // CPU time of the command (rusage)
+  int64_t max_rss_kb = 0;           // peak resident set size of the command
+  Output output;                    // what it printed, in arrival order, stream by stream
+
+  bool ok() const { return status == Status::kOk; }
+};
+
+}  // namespace procpool

@@ -1,0 +1,26 @@
+// Reading a batch of jobs: a JSON array of jobs, {"defaults": {...}, "jobs": [...]}, or JSON
+// Lines (one job object per line). Every mistake is reported before anything runs.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/job.h"
+
+namespace procpool {
+
+// Input a person must fix: the message says where and what (procpool exits 2 on it).
+struct InputError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Parses `text`; `source` names it in messages ("jobs.json", "<stdin>"). Jobs get ids 1..N in
+// file order and a name (the command text when none is given).
+std::vector<Job> parse_job_file(std::string_view text, const std::string& source);
+
+// Reads `path` ("-" for stdin) whole. Throws InputError when it cannot be read.
+std::string read_input(const std::string& path);
+
+}  // namespace procpool

@@ -1,0 +1,96 @@
+#include "common/output.h"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <string>
+
+namespace procpool {
+
+namespace {
+
+Fd open_spill_file() {
+  const char* dir = ::getenv("TMPDIR");
+  if (!dir || !*dir) dir = "/tmp";
+  int fd = ::open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (fd >= 0) return Fd(fd);
+  // Some file systems have no O_TMPFILE: an unlinked named file does the same job.
+  std::string path = std::string(dir) + "/procpool-output-XXXXXX";
+  fd = ::mkostemp(path.data(), O_CLOEXEC);
+  if (fd < 0) throw_errno("mkostemp (spilling job output)");
+  ::unlink(path.c_str());
+  return Fd(fd);
+}
+
+void pwrite_all(int fd, std::string_view data, uint64_t offset) {
+  while (!data.empty()) {
+    ssize_t n = ::pwrite(fd, data.data(), data.size(), static_cast<off_t>(offset));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw_errno("pwrite (spilling job output)");
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+    offset += static_cast<uint64_t>(n);
+  }
+}
+
+}  // namespace
+
+void Output::append(Stream s, std::string_view bytes) {
+  if (bytes.empty()) return;
+  uint64_t at = out_bytes_ + err_bytes_;
+  (s == Stream::kStdout ? out_bytes_ : err_bytes_) += bytes.size();
+  if (!runs_.empty() && runs_.back().stream == s) {
+    runs_.back().size += bytes.size();
+  } else {
+    runs_.push_back({s, bytes.size()});
+  }
+  if (file_) {
+    pwrite_all(file_.get(), bytes, at);
+    return;
+  }
+  memory_.append(bytes);
+  if (memory_.size() > spill_bytes_) spill();
+}
+
+void Output::spill() {
+  file_ = open_spill_file();
+  pwrite_all(file_.get(), memory_, 0);
+  std::string().swap(memory_);  // give the memory back, not just the size
+}
+
+void Output::for_each(const std::function<void(Stream, std::string_view)>& fn) const {
+  uint64_t offset = 0;
+  std::string buf;
+  for (const Run& run : runs_) {
+    if (!file_) {
+      fn(run.stream, std::string_view(memory_).substr(offset, run.size));
+      offset += run.size;
+      continue;
+    }
+    uint64_t left = run.size;
+    while (left > 0) {
+      buf.resize(std::min<uint64_t>(left, 1u << 16));
+      ssize_t n = ::pread(file_.get(), buf.data(), buf.size(), static_cast<off_t>(offset));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) throw_errno("pread (reading spilled job output)");
+      if (n == 0) return;  // the file was truncated behind our back; nothing more to give
+      fn(run.stream, std::string_view(buf.data(), static_cast<size_t>(n)));
+      offset += static_cast<uint64_t>(n);
+      left -= static_cast<uint64_t>(n);
+    }
+  }
+}
+
+std::string Output::text(Stream s) const {
+  std::string all;
+  all.reserve(size(s));
+  for_each([&](Stream which, std::string_view bytes) {
+    if (which == s) all.append(bytes);
+  });
+  return all;
+}
+
+}  // namespace procpool

@@ -1,0 +1,563 @@
+#include "common/pool.h"
+
+#include <poll.h>
+#include <sched.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "common/frame.h"
+
+extern char** environ;
+
+namespace procpool {
+
+int available_cpus() {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0) return std::max(1, CPU_COUNT(&set));
+  return std::max(1L, sysconf(_SC_NPROCESSORS_ONLN));
+}
+
+namespace {
+
+std::string self_exe() {
+  char buf[4096];
+  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n < 0) throw_errno("readlink(/proc/self/exe)");
+  return std::string(buf, static_cast<size_t>(n));
+}
+
+std::string describe_wait_status(int status) {
+  if (WIFSIGNALED(status)) return "was killed by " + signal_name(WTERMSIG(status));
+  if (WIFEXITED(status)) return fmt::format("exited with status {}", WEXITSTATUS(status));
+  return "stopped";
+}
+
+}  // namespace
+
+// A job waiting to be (re)started, with the attempts it has had so far.
+struct ProcessPool::Entry {
+  Future future;
+  int attempts = 0;      // attempts started so far
+  bool running = false;  // the future has been marked running (it can no longer be cancelled)
+};
+
+// One worker process and everything the manager knows of it.
+struct ProcessPool::WorkerProc {
+  pid_t pid = -1;                  // the local process we started (the worker, ssh or srun)
+  Fd to;                           // its stdin: frames to it
+  Fd from;                         // its stdout: frames from it
+  FrameReader reader;              // partial frames from it
+  WriteBuffer wbuf;                // frames not yet written to it
+  bool hello = false;              // it has introduced itself
+  int64_t remote_pid = 0;          // its pid as it reported (differs from pid through ssh)
+  std::string host;                // where it runs
+  std::optional<Entry> current;    // the job it holds
+  int64_t job_pid = -1;            // that job's group leader, once started
+  Output output;                   // that job's output so far
+  int tasks_done = 0;              // for max_tasks_per_worker
+  bool retiring = false;           // its stdin was closed on purpose: exit is expected
+  bool kill_sent = false;          // a kill frame for the current job went out
+};
+
+class ProcessPool::Manager {
+ public:
+  explicit Manager(ProcessPool& pool) : pool_(pool) {}
+  void run();
+  // Last resort after a broken invariant: ends every job and worker so nothing waits forever.
+  void abandon(const std::string& why);
+
+ private:
+  void start_worker();
+  void lose_worker(size_t index, const std::string& why);
+  void handle_frame(WorkerProc& w, const json& f);
+  void finish_attempt(WorkerProc& w, const json& end);
+  void complete(Entry e, Result r);
+  void dispatch();
+  // Writes what is queued for `w`. A worker that stopped reading is not lost yet: the frames it
+  // already sent (results!) are still read until its output ends.
+  void flush_to(WorkerProc& w, bool closing);
+  void take_incoming();
+  void terminate_all();
+  void fail_everything(const std::string& why);
+  bool finished() const;
+
+  ProcessPool& pool_;
+  std::vector<std::unique_ptr<WorkerProc>> workers_;  // live workers
+  std::deque<Entry> pending_;                         // waiting for an idle worker
+  bool shutting_down_ = false;                        // copied from the pool under its lock
+  bool cancel_pending_ = false;
+  bool terminating_ = false;
+  bool ever_hello_ = false;                           // some worker has started properly
+  int failed_starts_ = 0;                             // workers that died before hello
+  std::string last_start_failure_;                    // why the last of them died
+};
+
+void ProcessPool::Manager::start_worker() {
+  auto w = std::make_unique<WorkerProc>();
+  w->output = Output(pool_.options_.spill_bytes);
+  Pipe to = make_pipe();
+  Pipe from = make_pipe();
+  std::vector<std::string> cmd = pool_.options_.worker_command;
+  std::vector<char*> argv;
+  for (auto& a : cmd) argv.push_back(a.data());
+  argv.push_back(nullptr);
+
+  posix_spawn_file_actions_t actions;
+  posix_spawnattr_t attr;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawnattr_init(&attr);
+  posix_spawn_file_actions_adddup2(&actions, to.read.get(), 0);
+  posix_spawn_file_actions_adddup2(&actions, from.write.get(), 1);
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  // Its own process group: a Ctrl-C at the terminal reaches only us, and we decide.
+  posix_spawnattr_setflags(&attr,
+                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  posix_spawnattr_setpgroup(&attr, 0);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &all);
+  int rc = posix_spawnp(&w->pid, argv[0], &actions, &attr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  if (rc != 0) {
+    fail_everything(fmt::format("cannot start a worker ('{}'): {}", cmd[0], std::strerror(rc)));
+    return;
+  }
+  w->to = std::move(to.write);
+  w->from = std::move(from.read);
+  set_nonblocking(w->to.get());
+  set_nonblocking(w->from.get());
+  spdlog::debug("started worker {} ({})", w->pid, fmt::join(cmd, " "));
+  workers_.push_back(std::move(w));
+}
+
+void ProcessPool::Manager::complete(Entry e, Result r) {
+  r.attempts = e.attempts;
+  e.future.set_result(std::move(r));
+}
+
+void ProcessPool::Manager::lose_worker(size_t index, const std::string& why) {
+  std::unique_ptr<WorkerProc> w = std::move(workers_[index]);
+  workers_.erase(workers_.begin() + static_cast<std::ptrdiff_t>(index));
+  int status = 0;
+  ::kill(w->pid, SIGKILL);  // a no-op when it already exited; certain when it only hung up
+  while (::waitpid(w->pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  std::string what = fmt::format("worker {} {}", w->remote_pid ? w->remote_pid : w->pid,
+                                 why.empty() ? describe_wait_status(status) : why);
+  if (!w->hello) {
+    ++failed_starts_;
+    last_start_failure_ = what;
+    spdlog::warn("{} before it started", what);
+  } else if (!w->retiring || w->current) {
+    spdlog::warn("{}", what);
+  }
+  if (w->current) {
+    // The job's group outlives its worker: kill it, and reap whatever of it was re-parented to
+    // us (we may be a subreaper); ECHILD at once when none was.
+    if (w->job_pid > 0) {
+      ::kill(-static_cast<pid_t>(w->job_pid), SIGKILL);
+      while (::waitpid(-static_cast<pid_t>(w->job_pid), nullptr, 0) > 0 || errno == EINTR) {
+      }
+    }
+    Entry e = std::move(*w->current);
+    bool started = w->job_pid > 0;
+    if (!started && !terminating_) {
+      --e.attempts;  // it never ran: not an attempt
+      pending_.push_front(std::move(e));
+    } else if (!terminating_ && e.attempts <= e.future.job().retries) {
+      spdlog::info("job '{}' lost with its worker; retrying", e.future.job().name);
+      pending_.push_front(std::move(e));
+    } else {
+      Result r;
+      r.status = terminating_ ? Status::kCancelled : Status::kCrashed;
+      if (WIFSIGNALED(status)) r.signal = WTERMSIG(status);
+      r.error = what + " while running this job";
+      r.worker_pid = w->remote_pid;
+      r.host = w->host;
+      r.output = std::move(w->output);
+      complete(std::move(e), std::move(r));
+    }
+  }
+  if (!ever_hello_ && failed_starts_ >= std::max(1, pool_.options_.workers)) {
+    fail_everything("could not start any worker: " + last_start_failure_);
+  }
+}
+
+void ProcessPool::Manager::handle_frame(WorkerProc& w, const json& f) {
+  std::string type = field<std::string>(f, "t");
+  if (type == "out") {
+    if (!w.current) throw ProtocolError("output frame with no job running");
+    auto d = f.find("d");
+    if (d == f.end() || !d->is_binary()) throw ProtocolError("output frame without binary data");
+    const auto& bytes = d->get_binary();
+    auto stream = field<int>(f, "s") == 2 ? Stream::kStderr : Stream::kStdout;
+    w.output.append(stream,
+                    std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+  } else if (type == "end") {
+    finish_attempt(w, f);
+  } else if (type == "start") {
+    w.job_pid = field<int64_t>(f, "pid");
+  } else if (type == "hello") {
+    int version = field<int>(f, "v");
+    w.remote_pid = field<int64_t>(f, "pid");
+    w.host = field<std::string>(f, "host");
+    if (version != kProtocolVersion) {
+      throw ProtocolError(fmt::format(
+          "worker on {} speaks protocol version {}, this procpool speaks {}: run the same "
+          "procpool version on both sides",
+          w.host, version, kProtocolVersion));
+    }
+    w.hello = true;
+    ever_hello_ = true;
+    failed_starts_ = 0;
+    spdlog::debug("worker {} on {} is ready", w.remote_pid, w.host);
+  } else {
+    throw ProtocolError("unknown frame type '" + type + "'");
+  }
+}
+
+void ProcessPool::Manager::finish_attempt(WorkerProc& w, const json& f) {
+  if (!w.current) throw ProtocolError("end frame with no job running");
+  Entry e = std::move(*w.current);
+  w.current.reset();
+  w.kill_sent = false;
+  w.job_pid = -1;
+  ++w.tasks_done;
+
+  Result r;
+  r.worker_pid = w.remote_pid;
+  r.host = w.host;
+  r.output = std::move(w.output);
+  w.output = Output(pool_.options_.spill_bytes);
+  r.started_us = f.value("t0", int64_t{0});
+  r.ended_us = f.value("t1", int64_t{0});
+  r.duration_s = f.value("dur", (r.ended_us - r.started_us) / 1e6);
+  r.user_s = f.value("ut", 0.0);
+  r.system_s = f.value("st", 0.0);
+  r.max_rss_kb = f.value("rss", int64_t{0});
+  if (f.contains("code")) r.exit_code = field<int>(f, "code");
+  if (f.contains("sig")) r.signal = field<int>(f, "sig");
+  switch (parse_end_how(field<std::string>(f, "how"))) {
+    case EndHow::kExited:
+      r.status = r.exit_code == 0 ? Status::kOk : Status::kFailed;
+      break;
+    case EndHow::kSignaled:
+      r.status = Status::kCrashed;
+      break;
+    case EndHow::kTimeout:
+      r.status = Status::kTimeout;
+      break;
+    case EndHow::kKilled:
+      r.status = Status::kCancelled;
+      r.error = "stopped before it finished";
+      break;
+    case EndHow::kError:
+      r.status = Status::kError;
+      r.error = f.value("err", std::string("could not start"));
+      break;
+  }
+  bool retriable = r.status == Status::kFailed || r.status == Status::kTimeout ||
+                   r.status == Status::kCrashed;
+  if (retriable && !terminating_ && e.attempts <= e.future.job().retries) {
+    spdlog::info("job '{}' {} (attempt {} of {}); retrying", e.future.job().name,
+                 status_name(r.status), e.attempts, e.future.job().retries + 1);
+    pending_.push_front(std::move(e));
+  } else {
+    complete(std::move(e), std::move(r));
+  }
+  if (pool_.options_.max_tasks_per_worker > 0 &&
+      w.tasks_done >= pool_.options_.max_tasks_per_worker) {
+    w.retiring = true;
+    w.to.reset();  // EOF: the worker exits and is replaced
+  }
+}
+
+void ProcessPool::Manager::take_incoming() {
+  std::vector<Future> incoming;
+  {
+    std::lock_guard lock(pool_.mu_);
+    incoming.swap(pool_.incoming_);
+    shutting_down_ = pool_.shutdown_;
+    cancel_pending_ = pool_.cancel_pending_;
+    terminating_ = pool_.terminate_;
+  }
+  for (auto& f : incoming) pending_.push_back(Entry{std::move(f), 0});
+  if (cancel_pending_ || terminating_) {
+    for (auto& e : pending_) {
+      if (!e.running) {
+        e.future.cancel();
+      } else {
+        // A retry in waiting: the future is already running, so it ends as cancelled data.
+        Result r;
+        r.status = Status::kCancelled;
+        r.error = "cancelled before its retry";
+        complete(std::move(e), std::move(r));
+      }
+    }
+    pending_.clear();
+  }
+  if (terminating_) terminate_all();
+}
+
+void ProcessPool::Manager::terminate_all() {
+  for (auto& w : workers_) {
+    if (w->current && !w->kill_sent && w->to) {
+      append_frame(w->wbuf.data(), {{"t", "kill"}, {"id", w->current->future.job().id}});
+      w->kill_sent = true;
+    }
+  }
+}
+
+void ProcessPool::Manager::dispatch() {
+  for (auto& w : workers_) {
+    if (!w->hello || w->current || w->retiring || !w->to) continue;
+    while (!pending_.empty()) {
+      Entry e = std::move(pending_.front());
+      pending_.pop_front();
+      if (!e.running && !e.future.set_running_or_notify_cancel()) continue;
+      e.running = true;
+      ++e.attempts;
+      append_frame(w->wbuf.data(), make_run_frame(e.future.job(), pool_.options_.stop));
+      w->current = std::move(e);
+      break;
+    }
+  }
+}
+
+void ProcessPool::Manager::flush_to(WorkerProc& w, bool closing) {
+  if (!w.to) return;
+  if (!w.wbuf.flush(w.to.get())) {
+    w.to.reset();
+    w.wbuf = WriteBuffer();
+  } else if (closing && w.wbuf.empty()) {
+    w.to.reset();
+  }
+}
+
+void ProcessPool::Manager::abandon(const std::string& why) {
+  for (auto& w : workers_) {
+    ::kill(w->pid, SIGKILL);
+    ::waitpid(w->pid, nullptr, 0);
+    if (w->job_pid > 0) ::kill(-static_cast<pid_t>(w->job_pid), SIGKILL);
+    if (w->current) {
+      Result r;
+      r.status = Status::kError;
+      r.error = why;
+      complete(std::move(*w->current), std::move(r));
+    }
+  }
+  workers_.clear();
+  fail_everything(why);
+}
+
+void ProcessPool::Manager::fail_everything(const std::string& why) {
+  spdlog::error("{}", why);
+  {
+    std::lock_guard lock(pool_.mu_);
+    if (!pool_.broken_) pool_.broken_ = why;
+    for (auto& f : pool_.incoming_) pending_.push_back(Entry{std::move(f), 0});
+    pool_.incoming_.clear();
+    pool_.shutdown_ = true;
+  }
+  shutting_down_ = true;
+  for (auto& e : pending_) {
+    if (!e.running && !e.future.set_running_or_notify_cancel()) continue;
+    Result r;
+    r.status = Status::kError;
+    r.error = why;
+    complete(std::move(e), std::move(r));
+  }
+  pending_.clear();
+}
+
+bool ProcessPool::Manager::finished() const {
+  if (!shutting_down_ || !pending_.empty()) return false;
+  for (const auto& w : workers_) {
+    if (w->current) return false;
+  }
+  return true;
+}
+
+void ProcessPool::Manager::run() {
+  for (int i = 0; i < pool_.options_.workers && !pool_.broken(); ++i) start_worker();
+  bool closing = false;  // workers' stdins closed for the final shutdown
+  for (;;) {
+    take_incoming();
+    if (!pool_.broken()) {
+      // Keep the pool at full strength while there is, or may be, work.
+      while (!shutting_down_ || !pending_.empty()) {
+        if (static_cast<int>(workers_.size()) >= pool_.options_.workers) break;
+        start_worker();
+        if (pool_.broken()) break;
+      }
+    }
+    dispatch();
+    if (finished() && !closing) {
+      closing = true;
+      for (auto& w : workers_) {
+        w->retiring = true;
+        if (w->wbuf.empty()) w->to.reset();
+      }
+    }
+    if (closing && workers_.empty()) return;
+
+    std::vector<pollfd> fds;
+    fds.push_back({pool_.wake_read_.get(), POLLIN, 0});
+    for (auto& w : workers_) {
+      fds.push_back({w->from.get(), POLLIN, 0});
+      fds.push_back({w->wbuf.empty() || !w->to ? -1 : w->to.get(), POLLOUT, 0});
+    }
+    if (::poll(fds.data(), fds.size(), -1) < 0) {
+      if (errno == EINTR) continue;
+      throw_errno("poll");
+    }
+    if (fds[0].revents) {
+      pool_.wake_pending_.store(false);
+      char buf[256];
+      while (::read(pool_.wake_read_.get(), buf, sizeof buf) > 0) {
+      }
+    }
+    // Walk backwards: lose_worker erases from workers_.
+    for (size_t i = workers_.size(); i-- > 0;) {
+      WorkerProc& w = *workers_[i];
+      const pollfd& in = fds[1 + 2 * i];
+      const pollfd& out = fds[2 + 2 * i];
+      std::string lost;
+      try {
+        if (out.revents) flush_to(w, closing);
+        if (in.revents) {
+          char buf[65536];
+          ssize_t n = ::read(w.from.get(), buf, sizeof buf);
+          if (n > 0) {
+            w.reader.feed(std::string_view(buf, static_cast<size_t>(n)));
+            while (auto f = w.reader.next()) handle_frame(w, *f);
+          } else if (n == 0) {
+            lost = w.reader.mid_frame() ? "died in the middle of a frame" : "";
+            if (lost.empty()) lost = "-";  // plain EOF: described by its exit status below
+          } else if (errno != EINTR && errno != EAGAIN) {
+            lost = std::string("could not be read: ") + std::strerror(errno);
+          }
+        }
+      } catch (const ProtocolError& e) {
+        lost = std::string("sent a malformed frame (") + e.what() + ")";
+      }
+      if (!lost.empty()) {
+        lose_worker(i, lost == "-" ? "" : lost);
+      } else {
+        // Try at once rather than waiting a poll round: the pipe almost always has room.
+        flush_to(w, closing);
+      }
+    }
+  }
+}
+
+ProcessPool::ProcessPool(PoolOptions options) : options_(std::move(options)) {
+  if (options_.workers <= 0) options_.workers = available_cpus();
+  if (options_.worker_command.empty()) options_.worker_command = {self_exe(), "worker"};
+  // Writing to a worker that died must be an EPIPE we handle, not a signal that kills us.
+  ::signal(SIGPIPE, SIG_IGN);
+  Pipe wake = make_pipe();
+  set_nonblocking(wake.read.get());
+  set_nonblocking(wake.write.get());
+  wake_read_ = std::move(wake.read);
+  wake_write_ = std::move(wake.write);
+  manager_ = std::make_unique<Manager>(*this);
+  thread_ = std::thread([this] {
+    try {
+      manager_->run();
+    } catch (const std::exception& e) {
+      // A broken invariant: nothing may hang waiting for a future that can no longer finish.
+      std::string why = std::string("process pool manager failed: ") + e.what();
+      try {
+        manager_->abandon(why);
+      } catch (const std::exception& again) {
+        spdlog::critical("{}; then, while cleaning up: {}", why, again.what());
+      }
+    }
+  });
+}
+
+ProcessPool::~ProcessPool() {
+  shutdown(true);
+}
+
+void ProcessPool::wake() {
+  if (!wake_pending_.exchange(true)) {
+    char one = 1;
+    while (::write(wake_write_.get(), &one, 1) < 0 && errno == EINTR) {
+    }
+  }
+}
+
+Future ProcessPool::submit(Job job) {
+  std::optional<Future> f;
+  {
+    std::lock_guard lock(mu_);
+    if (shutdown_) {
+      throw std::runtime_error(broken_ ? "cannot submit: " + *broken_
+                                       : "cannot submit after shutdown");
+    }
+    if (job.id == 0) job.id = next_id_;
+    next_id_ = std::max(next_id_, job.id + 1);
+    if (job.name.empty()) job.name = job.command_text();
+    f.emplace(std::move(job));
+    incoming_.push_back(*f);
+  }
+  wake();
+  return *f;
+}
+
+ProcessPool::MapResults ProcessPool::map(std::vector<Job> jobs, std::optional<Duration> timeout) {
+  std::vector<Future> futures;
+  futures.reserve(jobs.size());
+  for (auto& j : jobs) futures.push_back(submit(std::move(j)));
+  return MapResults(std::move(futures), timeout);
+}
+
+void ProcessPool::shutdown(bool wait, bool cancel_pending) {
+  {
+    std::lock_guard lock(mu_);
+    shutdown_ = true;
+    cancel_pending_ = cancel_pending_ || cancel_pending;
+  }
+  wake();
+  if (wait && thread_.joinable()) thread_.join();
+}
+
+void ProcessPool::terminate() {
+  {
+    std::lock_guard lock(mu_);
+    shutdown_ = true;
+    terminate_ = true;
+  }
+  wake();
+}
+
+std::optional<std::string> ProcessPool::broken() const {
+  std::lock_guard lock(mu_);
+  return broken_;
+}
+
+ProcessPool::MapResults::MapResults(std::vector<Future> futures, std::optional<Duration> timeout)
+    : futures_(std::move(futures)) {
+  if (timeout) deadline_ = Clock::now() + std::chrono::duration_cast<Clock::duration>(*timeout);
+}
+
+const Result* ProcessPool::MapResults::next() {
+  if (next_ >= futures_.size()) return nullptr;
+  std::optional<Duration> left;
+  if (deadline_) left = std::max(Duration(0), Duration(*deadline_ - Clock::now()));
+  return &futures_[next_++].result(left);
+}
+
+}  // namespace procpool

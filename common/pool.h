@@ -1,0 +1,92 @@
+// ProcessPool: N long-lived workers, one pipe pair each, one manager thread that owns every
+// descriptor and runs a single poll loop. After CPython's ProcessPoolExecutor, except that a
+// worker that dies fails (or, with retries left, requeues) only the job it held, and is replaced.
+#pragma once
+
+#include <atomic>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/as_completed.h"
+#include "common/fd.h"
+#include "common/future.h"
+#include "common/messages.h"
+
+namespace procpool {
+
+struct PoolOptions {
+  int workers = 0;                                  // 0: one per CPU this process may use
+  std::vector<std::string> worker_command;          // empty: this binary's `worker` subcommand
+  int max_tasks_per_worker = 0;                     // 0: unlimited; else replaced after that many
+  std::vector<StopStep> stop = default_stop_sequence();  // stopping a job on timeout or kill
+  size_t spill_bytes = Output::kDefaultSpillBytes;  // per-job output kept in memory
+};
+
+// CPUs this process may run on (the affinity mask, not just the machine's count).
+int available_cpus();
+
+class ProcessPool {
+ public:
+  explicit ProcessPool(PoolOptions options);
+  // Waits for submitted jobs and stops the workers, as shutdown(true).
+  ~ProcessPool();
+  ProcessPool(const ProcessPool&) = delete;
+  ProcessPool& operator=(const ProcessPool&) = delete;
+
+  // Queues `job` (an id of 0 is replaced by the next free one). Throws after shutdown.
+  Future submit(Job job);
+  // Submits every job; the returned object yields results in input order, each as soon as it
+  // and all before it are done.
+  class MapResults;
+  MapResults map(std::vector<Job> jobs, std::optional<Duration> timeout = std::nullopt);
+
+  // Starts nothing new once the queue is empty; with `cancel_pending`, cancels what has not
+  // started. With `wait`, returns after every worker has exited.
+  void shutdown(bool wait = true, bool cancel_pending = false);
+  // Cancels what has not started and stops running jobs with the stop sequence; their results
+  // have status `cancelled`. Returns at once; safe from any thread.
+  void terminate();
+  // Why the pool could not start any worker, once that is known.
+  std::optional<std::string> broken() const;
+  int workers() const { return options_.workers; }
+
+ private:
+  struct Entry;
+  struct WorkerProc;
+  class Manager;
+
+  void wake();
+
+  PoolOptions options_;                   // as given, with workers resolved
+  std::unique_ptr<Manager> manager_;      // the poll loop and everything it owns
+  std::thread thread_;                    // runs manager_
+  mutable std::mutex mu_;                 // guards the fields below
+  std::vector<Future> incoming_;          // submitted, not yet taken by the manager
+  bool shutdown_ = false;                 // no more submissions
+  bool cancel_pending_ = false;           // shutdown asked to cancel what has not started
+  bool terminate_ = false;                // terminate() was called
+  std::optional<std::string> broken_;     // set by the manager when no worker can start
+  uint64_t next_id_ = 1;                  // for jobs submitted without an id
+  std::atomic<bool> wake_pending_{false}; // a byte is already in the wake pipe
+  Fd wake_read_, wake_write_;             // wakes the manager's poll
+};
+
+class ProcessPool::MapResults {
+ public:
+  MapResults(std::vector<Future> futures, std::optional<Duration> timeout);
+  // The next result in input order, or nullptr after the last. Throws TimeoutError.
+  const Result* next();
+  const std::vector<Future>& futures() const { return futures_; }
+
+ private:
+  std::vector<Future> futures_;                 // in input order
+  size_t next_ = 0;                             // index of the next to yield
+  std::optional<Clock::time_point> deadline_;   // counted from the map call
+};
+
+}  // namespace procpool

@@ -1,0 +1,143 @@
+#include "worker/spawn.h"
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <system_error>
+#include <string>
+#include <vector>
+
+extern char** environ;
+
+namespace procpool {
+
+namespace {
+
+// RAII for the posix_spawn attribute objects, which have destroy functions of their own.
+struct SpawnAttrs {
+  posix_spawnattr_t attr;
+  posix_spawn_file_actions_t actions;
+  SpawnAttrs() {
+    posix_spawnattr_init(&attr);
+    posix_spawn_file_actions_init(&actions);
+  }
+  ~SpawnAttrs() {
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
+  }
+};
+
+void check(int rc, const char* call) {
+  if (rc != 0) throw std::system_error(rc, std::generic_category(), call);
+}
+
+// The environment a job sees: ours, with the job's keys added or replaced.
+std::vector<std::string> merged_environment(const std::map<std::string, std::string>& overrides) {
+  std::vector<std::string> out;
+  for (char** e = environ; *e; ++e) {
+    const char* eq = std::strchr(*e, '=');
+    std::string key = eq ? std::string(*e, static_cast<size_t>(eq - *e)) : std::string(*e);
+    if (!overrides.count(key)) out.emplace_back(*e);
+  }
+  for (const auto& [k, v] : overrides) out.push_back(k + "=" + v);
+  return out;
+}
+
+// PATH lookup done here, not by posix_spawnp, so a PATH in the job's own env is honoured and
+// "not found" is told apart from "found but not executable".
+std::string resolve(const std::string& program, const std::map<std::string, std::string>& env) {
+  if (program.find('/') != std::string::npos) return program;
+  auto it = env.find("PATH");
+  const char* path_env = it != env.end() ? it->second.c_str() : ::getenv("PATH");
+  std::string path = path_env ? path_env : "/usr/local/bin:/usr/bin:/bin";
+  std::string found_not_executable;
+  size_t start = 0;
+  for (;;) {
+    size_t colon = path.find(':', start);
+    std::string dir = path.substr(start, colon == std::string::npos ? colon : colon - start);
+    std::string candidate = (dir.empty() ? "." : dir) + "/" + program;
+    struct stat st;
+    if (::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+      if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+      if (found_not_executable.empty()) found_not_executable = candidate;
+    }
+    if (colon == std::string::npos) break;
+    start = colon + 1;
+  }
+  if (!found_not_executable.empty()) {
+    throw SpawnError("cannot run '" + program + "': " + found_not_executable +
+                     " is not executable");
+  }
+  throw SpawnError("cannot run '" + program + "': command not found in PATH");
+}
+
+void check_cwd(const std::string& cwd) {
+  struct stat st;
+  if (::stat(cwd.c_str(), &st) != 0) {
+    throw SpawnError("cannot use working directory '" + cwd + "': " + std::strerror(errno));
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    throw SpawnError("cannot use working directory '" + cwd + "': not a directory");
+  }
+}
+
+}  // namespace
+
+Spawned spawn_task(const Task& task) {
+  if (!task.cwd.empty()) check_cwd(task.cwd);
+  std::vector<std::string> args =
+      task.argv.empty() ? std::vector<std::string>{"sh", "-c", task.shell} : task.argv;
+  std::string program = task.argv.empty() ? "/bin/sh" : resolve(task.argv[0], task.env);
+
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::vector<std::string> env_storage;
+  std::vector<char*> envp;
+  char** env = environ;
+  if (!task.env.empty()) {
+    env_storage = merged_environment(task.env);
+    for (auto& e : env_storage) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    env = envp.data();
+  }
+
+  Pipe out = make_pipe();
+  Pipe err = make_pipe();
+  SpawnAttrs sa;
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  check(posix_spawnattr_setflags(&sa.attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
+                                               POSIX_SPAWN_SETSIGDEF),
+        "posix_spawnattr_setflags");
+  check(posix_spawnattr_setpgroup(&sa.attr, 0), "posix_spawnattr_setpgroup");
+  check(posix_spawnattr_setsigmask(&sa.attr, &none), "posix_spawnattr_setsigmask");
+  check(posix_spawnattr_setsigdefault(&sa.attr, &all), "posix_spawnattr_setsigdefault");
+  check(posix_spawn_file_actions_addopen(&sa.actions, 0, "/dev/null", O_RDONLY, 0),
+        "posix_spawn_file_actions_addopen");
+  check(posix_spawn_file_actions_adddup2(&sa.actions, out.write.get(), 1),
+        "posix_spawn_file_actions_adddup2");
+  check(posix_spawn_file_actions_adddup2(&sa.actions, err.write.get(), 2),
+        "posix_spawn_file_actions_adddup2");
+  if (!task.cwd.empty()) {
+    check(posix_spawn_file_actions_addchdir_np(&sa.actions, task.cwd.c_str()),
+          "posix_spawn_file_actions_addchdir_np");
+  }
+
+  pid_t pid;
+  int rc = posix_spawn(&pid, program.c_str(), &sa.actions, &sa.attr, argv.data(), env);
+  if (rc != 0) {
+    throw SpawnError("cannot run '" + args[0] + "': " + std::strerror(rc));
+  }
+  set_nonblocking(out.read.get());
+  set_nonblocking(err.read.get());
+  return Spawned{pid, std::move(out.read), std::move(err.read)};
+}
+
+}  // namespace procpool

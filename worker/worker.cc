@@ -1,0 +1,342 @@
+#include "worker/worker.h"
+
+#include <poll.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <deque>
+#include <optional>
+
+#include <spdlog/spdlog.h>
+
+#include "common/fd.h"
+#include "common/frame.h"
+#include "common/messages.h"
+#include "worker/spawn.h"
+
+namespace procpool {
+
+namespace {
+
+// After a job's main process exits, how long a background child may keep its pipes open
+// before we stop waiting for more output (and kill the group).
+constexpr Millis kPipeGrace{200};
+// Stop reading jobs' pipes while this much is queued for the coordinator: the job then blocks
+// on its own write, so a slow reader never makes the worker's memory grow.
+constexpr size_t kHighWater = 4u << 20;
+constexpr size_t kReadChunk = 64u << 10;
+
+int64_t wall_us() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return int64_t{ts.tv_sec} * 1000000 + ts.tv_nsec / 1000;
+}
+
+double seconds(const timeval& tv) { return tv.tv_sec + tv.tv_usec / 1e6; }
+
+// One attempt of one job, from spawn to its `end` frame.
+struct Running {
+  Task task;                                       // what was asked
+  pid_t pid = -1;                                  // group leader; -1 when spawning failed
+  Fd out, err;                                     // the job's output pipes, closed at EOF
+  Clock::time_point started;                       // monotonic start
+  int64_t started_wall = 0;                        // wall-clock start
+  std::optional<Clock::time_point> deadline;       // timeout, if any
+  bool exited = false;                             // the leader has been reaped
+  int wait_status = 0;                             // its status from wait4
+  rusage usage{};                                  // its resource use
+  std::optional<Clock::time_point> pipes_give_up;  // end of the pipe grace after exit
+  std::optional<EndHow> stopped_for;               // timeout or killed, once stopping began
+  size_t next_stop = 0;                            // next step of task.stop to take
+  std::optional<Clock::time_point> next_stop_at;   // when to take it
+};
+
+class Worker {
+ public:
+  int run();
+
+ private:
+  void handle_frame(const json& f);
+  void start_next();
+  // Reads once from a job pipe and forwards what came; returns the bytes read (0 at EOF/EAGAIN).
+  ssize_t read_job_pipe(Fd& fd, Stream s);
+  void reap();
+  void begin_stop(EndHow why);
+  void take_stop_step();
+  void on_timers();
+  void maybe_finish();
+  void send(const json& f) { append_frame(wbuf_.data(), f); }
+  std::optional<Clock::time_point> next_timer() const;
+
+  Fd sigfd_;                   // SIGCHLD, SIGTERM, SIGHUP, SIGINT as readable events
+  FrameReader reader_;         // frames from the coordinator
+  WriteBuffer wbuf_;           // frames to the coordinator
+  std::deque<Task> queue_;     // tasks received and not yet started
+  std::optional<Running> job_; // the job running now
+  bool input_closed_ = false;  // the coordinator closed our stdin (or is gone)
+};
+
+void Worker::handle_frame(const json& f) {
+  std::string type = field<std::string>(f, "t");
+  if (type == "run") {
+    queue_.push_back(parse_run_frame(f));
+  } else if (type == "kill") {
+    uint64_t id = field<uint64_t>(f, "id");
+    if (job_ && job_->task.id == id) {
+      begin_stop(EndHow::kKilled);
+      return;
+    }
+    for (auto it = queue_.begin(); it != queue_.end(); ++it) {
+      if (it->id == id) {
+        queue_.erase(it);
+        send({{"t", "end"}, {"id", id}, {"how", end_how_name(EndHow::kKilled)}});
+        return;
+      }
+    }
+  } else {
+    throw ProtocolError("unknown frame type '" + type + "' from the coordinator");
+  }
+}
+
+void Worker::start_next() {
+  Running r;
+  r.task = std::move(queue_.front());
+  queue_.pop_front();
+  r.started = Clock::now();
+  r.started_wall = wall_us();
+  try {
+    Spawned s = spawn_task(r.task);
+    r.pid = s.pid;
+    r.out = std::move(s.out);
+    r.err = std::move(s.err);
+  } catch (const SpawnError& e) {
+    send({{"t", "end"},
+          {"id", r.task.id},
+          {"how", end_how_name(EndHow::kError)},
+          {"err", e.what()},
+          {"t0", r.started_wall},
+          {"t1", wall_us()}});
+    return;
+  }
+  if (r.task.timeout) r.deadline = r.started + *r.task.timeout;
+  send({{"t", "start"}, {"id", r.task.id}, {"pid", r.pid}});
+  job_ = std::move(r);
+}
+
+ssize_t Worker::read_job_pipe(Fd& fd, Stream s) {
+  char buf[kReadChunk];
+  ssize_t n = ::read(fd.get(), buf, sizeof buf);
+  if (n < 0) {
+    if (errno == EINTR || errno == EAGAIN) return 0;
+    throw_errno("read (job output)");
+  }
+  if (n == 0) {
+    fd.reset();
+    return 0;
+  }
+  json f = {{"t", "out"}, {"id", job_->task.id}, {"s", static_cast<int>(s)}};
+  f["d"] = json::binary(std::vector<uint8_t>(buf, buf + n));
+  send(f);
+  return n;
+}
+
+void Worker::reap() {
+  signalfd_siginfo info;
+  while (::read(sigfd_.get(), &info, sizeof info) == sizeof info) {
+    if (info.ssi_signo != SIGCHLD) {
+      // Told to go away: stop the job as if the coordinator had hung up.
+      input_closed_ = true;
+      queue_.clear();
+      if (job_ && !job_->stopped_for) begin_stop(EndHow::kKilled);
+    }
+  }
+  for (;;) {
+    int status;
+    rusage ru;
+    pid_t pid = ::wait4(-1, &status, WNOHANG, &ru);
+    if (pid <= 0) return;  // 0: none left to reap now; -1 (ECHILD): no children at all
+    // Anything but our job's leader is an orphan re-parented to us as subreaper: just reaped.
+    if (job_ && pid == job_->pid) {
+      job_->exited = true;
+      job_->wait_status = status;
+      job_->usage = ru;
+      job_->pipes_give_up = Clock::now() + kPipeGrace;
+    }
+  }
+}
+
+void Worker::begin_stop(EndHow why) {
+  if (job_->stopped_for) return;
+  job_->stopped_for = why;
+  job_->next_stop = 0;
+  take_stop_step();
+}
+
+void Worker::take_stop_step() {
+  const auto& steps = job_->task.stop;
+  if (job_->next_stop >= steps.size()) {
+    job_->next_stop_at.reset();
+    return;
+  }
+  const StopStep& step = steps[job_->next_stop++];
+  ::kill(-job_->pid, step.signal);  // the whole group: grandchildren too
+  if (job_->next_stop < steps.size()) {
+    job_->next_stop_at = Clock::now() + step.grace;
+  } else {
+    job_->next_stop_at.reset();
+  }
+}
+
+std::optional<Clock::time_point> Worker::next_timer() const {
+  std::optional<Clock::time_point> t;
+  if (!job_) return t;
+  // While the coordinator lags, the pipe grace waits for it (poll wakes on POLLOUT instead).
+  auto give_up = wbuf_.pending() < kHighWater ? job_->pipes_give_up : std::nullopt;
+  for (const auto& c : {job_->stopped_for ? std::nullopt : job_->deadline, job_->next_stop_at,
+                        give_up}) {
+    if (c && (!t || *c < *t)) t = c;
+  }
+  return t;
+}
+
+void Worker::on_timers() {
+  if (!job_) return;
+  auto now = Clock::now();
+  if (!job_->stopped_for && job_->deadline && now >= *job_->deadline) {
+    begin_stop(EndHow::kTimeout);
+  }
+  if (job_->next_stop_at && now >= *job_->next_stop_at) take_stop_step();
+}
+
+void Worker::maybe_finish() {
+  if (!job_ || !job_->exited) return;
+  bool pipes_open = job_->out.valid() || job_->err.valid();
+  if (pipes_open) {
+    if (Clock::now() < *job_->pipes_give_up) return;
+    // Let the coordinator catch up first, then take what is still buffered in the pipes: all
+    // that the main process wrote before it exited is there. A grandchild still writing gets a
+    // bounded share, then the group is killed below.
+    if (wbuf_.pending() >= kHighWater) return;
+    for (int i = 0; i < 16 && job_->out && read_job_pipe(job_->out, Stream::kStdout) > 0; ++i) {
+    }
+    for (int i = 0; i < 16 && job_->err && read_job_pipe(job_->err, Stream::kStderr) > 0; ++i) {
+    }
+  }
+  Running& r = *job_;
+  // Whatever is left of the group (background children, a grandchild holding the pipe) goes.
+  ::kill(-r.pid, SIGKILL);
+  auto dur = std::chrono::duration<double>(Clock::now() - r.started).count();
+  json f = {{"t", "end"},
+            {"id", r.task.id},
+            {"t0", r.started_wall},
+            {"t1", wall_us()},
+            {"dur", dur},
+            {"ut", seconds(r.usage.ru_utime)},
+            {"st", seconds(r.usage.ru_stime)},
+            {"rss", r.usage.ru_maxrss}};
+  EndHow how;
+  if (WIFEXITED(r.wait_status)) {
+    how = EndHow::kExited;
+    f["code"] = WEXITSTATUS(r.wait_status);
+  } else {
+    how = EndHow::kSignaled;
+    f["sig"] = WTERMSIG(r.wait_status);
+  }
+  if (r.stopped_for) how = *r.stopped_for;
+  f["how"] = end_how_name(how);
+  send(f);
+  job_.reset();
+}
+
+int Worker::run() {
+  // Orphans of our jobs come back to us, so they can be killed and reaped (PID 1 may not).
+  ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+  ::signal(SIGPIPE, SIG_IGN);
+  sigset_t mask;
+  sigemptyset(&mask);
+  for (int s : {SIGCHLD, SIGTERM, SIGHUP, SIGINT}) sigaddset(&mask, s);
+  if (::sigprocmask(SIG_BLOCK, &mask, nullptr) != 0) throw_errno("sigprocmask");
+  sigfd_.reset(::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
+  if (!sigfd_) throw_errno("signalfd");
+  set_nonblocking(STDIN_FILENO);
+  set_nonblocking(STDOUT_FILENO);
+
+  char host[256] = "";
+  ::gethostname(host, sizeof host - 1);
+  send({{"t", "hello"}, {"v", kProtocolVersion}, {"pid", ::getpid()}, {"host", host}});
+
+  for (;;) {
+    if (!job_ && !queue_.empty() && !input_closed_) start_next();
+    if (input_closed_ && !job_ && wbuf_.empty()) return 0;
+
+    pollfd fds[5];
+    int n = 0;
+    auto add = [&](int fd, short events) {
+      fds[n] = {fd, events, 0};
+      return n++;
+    };
+    int sig_i = add(sigfd_.get(), POLLIN);
+    int in_i = input_closed_ ? -1 : add(STDIN_FILENO, POLLIN);
+    int out_i = wbuf_.empty() ? -1 : add(STDOUT_FILENO, POLLOUT);
+    bool room = wbuf_.pending() < kHighWater;
+    int jo_i = job_ && job_->out && room ? add(job_->out.get(), POLLIN) : -1;
+    int je_i = job_ && job_->err && room ? add(job_->err.get(), POLLIN) : -1;
+
+    int timeout_ms = -1;
+    if (auto t = next_timer()) {
+      auto left = std::chrono::ceil<Millis>(*t - Clock::now()).count();
+      timeout_ms = static_cast<int>(std::max<int64_t>(0, left));
+    }
+    if (::poll(fds, n, timeout_ms) < 0) {
+      if (errno == EINTR) continue;
+      throw_errno("poll");
+    }
+
+    if (fds[sig_i].revents) reap();
+    if (jo_i >= 0 && fds[jo_i].revents) read_job_pipe(job_->out, Stream::kStdout);
+    if (je_i >= 0 && fds[je_i].revents) read_job_pipe(job_->err, Stream::kStderr);
+    if (in_i >= 0 && fds[in_i].revents) {
+      char buf[kReadChunk];
+      ssize_t got = ::read(STDIN_FILENO, buf, sizeof buf);
+      if (got > 0) {
+        reader_.feed(std::string_view(buf, static_cast<size_t>(got)));
+        while (auto f = reader_.next()) handle_frame(*f);
+      } else if (got == 0 || (errno != EINTR && errno != EAGAIN)) {
+        // The coordinator is gone (sshd sends no signal when the client dies): stop everything.
+        input_closed_ = true;
+        queue_.clear();
+        if (job_) begin_stop(EndHow::kKilled);
+      }
+    }
+    on_timers();
+    maybe_finish();
+    if (out_i >= 0 || !wbuf_.empty()) {
+      if (!wbuf_.flush(STDOUT_FILENO)) {
+        // Nobody to report to: stop the job and leave without writing more.
+        input_closed_ = true;
+        queue_.clear();
+        wbuf_ = WriteBuffer();
+        if (job_) begin_stop(EndHow::kKilled);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+int worker_main() {
+  try {
+    return Worker().run();
+  } catch (const std::exception& e) {
+    spdlog::error("worker {}: {}", ::getpid(), e.what());
+    return 3;
+  }
+}
+
+}  // namespace procpool
