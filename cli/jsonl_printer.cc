@@ -27,6 +27,7 @@ json job_record(const Job& job, const Result& r) {
               {"exit_code", r.exit_code ? json(*r.exit_code) : json(nullptr)},
               {"signal", r.signal ? json(signal_name(*r.signal)) : json(nullptr)},
               {"attempts", r.attempts},
+              {"flaky", r.flaky()},
               {"started", r.started_us ? json(iso_time(r.started_us)) : json(nullptr)},
               {"ended", r.ended_us ? json(iso_time(r.ended_us)) : json(nullptr)},
               {"duration", r.duration_s},
@@ -38,7 +39,9 @@ json job_record(const Job& job, const Result& r) {
   return rec;
 }
 
-bool JsonlPrinter::job(const Future& f) { return emit(job_record(f.job(), f.result())); }
+bool JsonlPrinter::job(const Future& f) {
+  return emit(job_record(f.job(), f.result()));
+}
 
 bool JsonlPrinter::summary(const Summary& s) {
   return emit({{"type", "summary"},
@@ -50,6 +53,7 @@ bool JsonlPrinter::summary(const Summary& s) {
                {"error", s.error},
                {"cancelled", s.cancelled},
                {"skipped", s.skipped},
+               {"flaky", s.flaky},
                {"duration", s.wall_s}});
 }
 

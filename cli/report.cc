@@ -6,15 +6,30 @@
 
 namespace procpool {
 
-void Summary::add(Status s) {
-  switch (s) {
-    case Status::kOk: ++ok; break;
-    case Status::kFailed: ++failed; break;
-    case Status::kTimeout: ++timeout; break;
-    case Status::kCrashed: ++crashed; break;
-    case Status::kCancelled: ++cancelled; break;
-    case Status::kSkipped: ++skipped; break;
-    case Status::kError: ++error; break;
+void Summary::add(const Result& r) {
+  if (r.flaky()) ++flaky;
+  switch (r.status) {
+    case Status::kOk:
+      ++ok;
+      break;
+    case Status::kFailed:
+      ++failed;
+      break;
+    case Status::kTimeout:
+      ++timeout;
+      break;
+    case Status::kCrashed:
+      ++crashed;
+      break;
+    case Status::kCancelled:
+      ++cancelled;
+      break;
+    case Status::kSkipped:
+      ++skipped;
+      break;
+    case Status::kError:
+      ++error;
+      break;
   }
 }
 
@@ -24,6 +39,7 @@ std::string Summary::line() const {
   if (error) s += fmt::format(", {} could not start", error);
   if (cancelled) s += fmt::format(", {} cancelled", cancelled);
   if (skipped) s += fmt::format(", {} skipped", skipped);
+  if (flaky) s += fmt::format(" ({} flaky: passed only on a retry)", flaky);
   return s + fmt::format(" in {:.1f}s", wall_s);
 }
 

@@ -12,9 +12,12 @@ namespace procpool {
 // Counts by status over a whole batch.
 struct Summary {
   uint64_t ok = 0, failed = 0, timeout = 0, crashed = 0, cancelled = 0, skipped = 0, error = 0;
-  double wall_s = 0;  // the batch's wall time
+  uint64_t flaky = 0;  // ok, but only after a retry
+  double wall_s = 0;   // the batch's wall time
 
-  void add(Status s);
+  void add(const Result& r);
+  // Jobs that ran (or tried to) and did not succeed: what --halt fail=N counts.
+  uint64_t failures() const { return failed + timeout + crashed + error; }
   uint64_t total() const { return ok + failed + timeout + crashed + cancelled + skipped + error; }
   bool all_ok() const { return ok == total(); }
   // "12 ok, 1 failed, 0 timed out in 3.2s" (other statuses appear when present).

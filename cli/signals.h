@@ -22,7 +22,7 @@ class SignalWatcher {
  private:
   std::function<void(int, int)> on_signal_;  // the reaction
   std::atomic<int> stopped_by_{0};           // first SIGINT/SIGTERM seen
-  std::thread thread_;                        // waits in sigwait
+  std::thread thread_;                       // waits in sigwait
 };
 
 }  // namespace procpool

@@ -17,10 +17,11 @@ std::string header_line(const Job& job, const Result& r) {
       break;
     case Status::kFailed:
       detail = fmt::format("exit {}, {:.2f}s", r.exit_code.value_or(-1), r.duration_s);
+      if (!r.error.empty()) detail += "; " + r.error;
       break;
     case Status::kTimeout:
-      detail = "timed out after " + (job.timeout ? format_duration(*job.timeout)
-                                                 : fmt::format("{:.2f}s", r.duration_s));
+      detail = "timed out after " +
+               (job.timeout ? format_duration(*job.timeout) : fmt::format("{:.2f}s", r.duration_s));
       break;
     case Status::kCrashed:
       detail = r.signal ? signal_name(*r.signal) : std::string("crashed");
@@ -28,6 +29,8 @@ std::string header_line(const Job& job, const Result& r) {
       detail += fmt::format(", {:.2f}s", r.duration_s);
       break;
     case Status::kCancelled:
+      detail = r.error.empty() ? "not started" : r.error;
+      break;
     case Status::kSkipped:
     case Status::kError:
       detail = r.error;
@@ -35,6 +38,7 @@ std::string header_line(const Job& job, const Result& r) {
   }
   std::string line = fmt::format("[{}] {}", status_name(r.status), job.name);
   if (r.attempts > 1) detail += fmt::format(", attempt {}", r.attempts);
+  if (r.flaky()) detail += ", flaky";
   if (!detail.empty()) line += " (" + detail + ")";
   return line;
 }

@@ -76,7 +76,9 @@ std::optional<Future> AsCompleted::next() {
 
 namespace {
 
-bool failed(const Future& f) { return f.cancelled() || !f.result().ok(); }
+bool failed(const Future& f) {
+  return f.cancelled() || !f.result().ok();
+}
 
 }  // namespace
 

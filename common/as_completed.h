@@ -33,7 +33,7 @@ class AsCompleted {
 
    private:
     void advance() { current_ = owner_->next(); }
-    AsCompleted* owner_;              // the sequence being walked
+    AsCompleted* owner_;             // the sequence being walked
     std::optional<Future> current_;  // the future last yielded, or none at the end
   };
   iterator begin() { return iterator(this); }
@@ -42,7 +42,7 @@ class AsCompleted {
   struct Waiter;  // shared with the callbacks; defined in the .cc
 
  private:
-  std::shared_ptr<Waiter> waiter_;           // collects futures as they finish
+  std::shared_ptr<Waiter> waiter_;             // collects futures as they finish
   std::optional<Clock::time_point> deadline_;  // when next() stops waiting
   size_t total_ = 0;                           // distinct futures given
   size_t yielded_ = 0;                         // how many next() has returned

@@ -7,7 +7,9 @@
 
 namespace procpool {
 
-void throw_errno(const char* call) { throw std::system_error(errno, std::generic_category(), call); }
+void throw_errno(const char* call) {
+  throw std::system_error(errno, std::generic_category(), call);
+}
 
 Fd& Fd::operator=(Fd&& other) noexcept {
   if (this != &other) reset(other.release());

@@ -10,12 +10,12 @@ namespace procpool {
 
 struct Future::SharedState {
   explicit SharedState(Job j) : job(std::move(j)) {}
-  const Job job;                     // immutable after construction: readable without the lock
-  mutable std::mutex mu;             // guards everything below
-  std::condition_variable cv;        // notified when the future becomes done
-  State state = State::kPending;     // see the state diagram in the header
-  std::optional<Result> result;      // set once, when finished or cancelled
-  std::vector<Callback> callbacks;   // run once, when done
+  const Job job;                    // immutable after construction: readable without the lock
+  mutable std::mutex mu;            // guards everything below
+  std::condition_variable cv;       // notified when the future becomes done
+  State state = State::kPending;    // see the state diagram in the header
+  std::optional<Result> result;     // set once, when finished or cancelled
+  std::vector<Callback> callbacks;  // run once, when done
 };
 
 namespace {
@@ -36,7 +36,9 @@ void run_callbacks(std::vector<Future::Callback>& callbacks, const Future& f) {
 
 Future::Future(Job job) : s_(std::make_shared<SharedState>(std::move(job))) {}
 
-const Job& Future::job() const { return s_->job; }
+const Job& Future::job() const {
+  return s_->job;
+}
 
 Future::State Future::state() const {
   std::lock_guard lock(s_->mu);

@@ -18,13 +18,20 @@ std::string Job::command_text() const {
 
 const char* status_name(Status s) {
   switch (s) {
-    case Status::kOk: return "ok";
-    case Status::kFailed: return "failed";
-    case Status::kTimeout: return "timeout";
-    case Status::kCrashed: return "crashed";
-    case Status::kCancelled: return "cancelled";
-    case Status::kSkipped: return "skipped";
-    case Status::kError: return "error";
+    case Status::kOk:
+      return "ok";
+    case Status::kFailed:
+      return "failed";
+    case Status::kTimeout:
+      return "timeout";
+    case Status::kCrashed:
+      return "crashed";
+    case Status::kCancelled:
+      return "cancelled";
+    case Status::kSkipped:
+      return "skipped";
+    case Status::kError:
+      return "error";
   }
   return "error";
 }

@@ -15,16 +15,25 @@ namespace procpool {
 using Clock = std::chrono::steady_clock;
 using Millis = std::chrono::milliseconds;
 
+// Per-job resource limits, set in the job's process before it runs.
+struct Limits {
+  std::optional<uint64_t> memory_bytes;  // RLIMIT_AS: address space
+  std::optional<Millis> cpu;             // RLIMIT_CPU: CPU time (SIGXCPU, then SIGKILL)
+  std::optional<int> nice;               // scheduling niceness
+  bool any() const { return memory_bytes || cpu || nice; }
+};
+
 // What to run. Exactly one of `argv` (exec'd directly) and `shell` (run by /bin/sh -c) is set.
 struct Job {
-  uint64_t id = 0;                           // 1-based position in the batch; unique per pool
-  std::string name;                          // shown to people; the command when none was given
-  std::vector<std::string> argv;             // exec'd directly when non-empty
-  std::string shell;                         // run through /bin/sh -c when argv is empty
-  std::map<std::string, std::string> env;    // added to (overriding) the inherited environment
-  std::string cwd;                           // working directory; empty = inherit
-  std::optional<Millis> timeout;             // wall-clock limit per attempt
-  int retries = 0;                           // extra attempts after a failed one
+  uint64_t id = 0;                         // 1-based position in the batch; unique per pool
+  std::string name;                        // shown to people; the command when none was given
+  std::vector<std::string> argv;           // exec'd directly when non-empty
+  std::string shell;                       // run through /bin/sh -c when argv is empty
+  std::map<std::string, std::string> env;  // added to (overriding) the inherited environment
+  std::string cwd;                         // working directory; empty = inherit
+  std::optional<Millis> timeout;           // wall-clock limit per attempt
+  int retries = 0;                         // extra attempts after a failed one
+  Limits limits;                           // resource limits of each attempt
 
   // The command as one line of text, for headers, logs and JSON.
   std::string command_text() const;
@@ -54,6 +63,8 @@ struct Result {
   Output output;                    // what it printed, in arrival order, stream by stream
 
   bool ok() const { return status == Status::kOk; }
+  // Succeeded, but only after a failed attempt: worth a look even though the batch passed.
+  bool flaky() const { return ok() && attempts > 1; }
 };
 
 }  // namespace procpool

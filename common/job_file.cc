@@ -75,8 +75,8 @@ void check_keys(const json& obj, const std::vector<std::string>& allowed, const 
         hint = fmt::format(" (did you mean \"{}\"?)", k);
       }
     }
-    where.fail(fmt::format("unknown key \"{}\"{}; allowed keys: {}", key, hint,
-                           fmt::join(allowed, ", ")));
+    where.fail(
+        fmt::format("unknown key \"{}\"{}; allowed keys: {}", key, hint, fmt::join(allowed, ", ")));
   }
 }
 
@@ -94,8 +94,8 @@ std::map<std::string, std::string> read_env(const json& v, const Where& where) {
     } else if (val.is_number() || val.is_boolean()) {
       env[k] = val.dump();  // PORT: 8080 means "8080"
     } else {
-      where.fail(fmt::format("\"env\" value of \"{}\" must be a string, not {}", k,
-                             type_name(val)));
+      where.fail(
+          fmt::format("\"env\" value of \"{}\" must be a string, not {}", k, type_name(val)));
     }
   }
   return env;
@@ -106,8 +106,8 @@ Millis read_timeout(const json& v, const Where& where) {
   if (v.is_number()) d = parse_duration(fmt::format("{}", v.get<double>()));
   if (v.is_string()) d = parse_duration(v.get<std::string>());
   if (!d || d->count() <= 0) {
-    where.fail(fmt::format("\"timeout\" must be {}, greater than zero; got {}", kDurationForms,
-                           v.dump()));
+    where.fail(
+        fmt::format("\"timeout\" must be {}, greater than zero; got {}", kDurationForms, v.dump()));
   }
   return *d;
 }
@@ -126,20 +126,16 @@ std::string read_cwd(const json& v, const Where& where) {
   return v.get<std::string>();
 }
 
-// Settings that "defaults" gives every job and a job may override.
-struct Defaults {
-  std::map<std::string, std::string> env;
-  std::string cwd;
-  std::optional<Millis> timeout;
-  int retries = 0;
-};
+using Defaults = JobDefaults;
 
-Defaults read_defaults(const json& v, const std::string& source) {
+Defaults read_defaults(const json& v, const std::string& source, const Defaults& base) {
   Where where{source, std::nullopt, "\"defaults\""};
   if (!v.is_object()) where.fail("must be an object, not " + type_name(v));
   check_keys(v, kDefaultKeys, where);
-  Defaults d;
-  if (v.contains("env")) d.env = read_env(v["env"], where);
+  Defaults d = base;
+  if (v.contains("env")) {
+    for (auto& [k, val] : read_env(v["env"], where)) d.env[k] = val;
+  }
   if (v.contains("cwd")) d.cwd = read_cwd(v["cwd"], where);
   if (v.contains("timeout")) d.timeout = read_timeout(v["timeout"], where);
   if (v.contains("retries")) d.retries = read_retries(v["retries"], where);
@@ -222,7 +218,7 @@ std::vector<Job> read_jobs_array(const json& jobs, const Defaults& defaults,
 }
 
 std::vector<Job> parse_json_lines(std::string_view text, const std::string& source,
-                                  std::vector<bool>& named) {
+                                  const Defaults& base, std::vector<bool>& named) {
   std::vector<Job> out;
   size_t line_no = 0;
   size_t start = 0;
@@ -238,7 +234,7 @@ std::vector<Job> parse_json_lines(std::string_view text, const std::string& sour
     } catch (const json::parse_error& e) {
       throw InputError(source + ": " + describe_parse_error(e, line_no));
     }
-    out.push_back(read_job(v, out.size() + 1, line_no, Defaults{}, source, named));
+    out.push_back(read_job(v, out.size() + 1, line_no, base, source, named));
   }
   return out;
 }
@@ -260,7 +256,8 @@ void check_unique_names(const std::vector<Job>& jobs, const std::string& source,
 
 }  // namespace
 
-std::vector<Job> parse_job_file(std::string_view text, const std::string& source) {
+std::vector<Job> parse_job_file(std::string_view text, const std::string& source,
+                                const JobDefaults& base) {
   if (text.find_first_not_of(" \t\r\n") == std::string_view::npos) return {};
   std::vector<Job> jobs;
   std::vector<bool> named;  // which jobs were given a name (only those must be unique)
@@ -272,19 +269,20 @@ std::vector<Job> parse_job_file(std::string_view text, const std::string& source
     // Not one JSON document. If its first line is a JSON object by itself, it is JSON Lines.
     size_t first = text.find_first_not_of(" \t\r\n");
     size_t nl = text.find('\n', first);
-    std::string_view first_line = text.substr(first, nl == std::string_view::npos ? nl : nl - first);
+    std::string_view first_line =
+        text.substr(first, nl == std::string_view::npos ? nl : nl - first);
     if (text[first] == '{' && json::accept(first_line)) {
       whole = false;
-      jobs = parse_json_lines(text, source, named);
+      jobs = parse_json_lines(text, source, base, named);
     } else {
       throw InputError(source + ": " + describe_parse_error(e, std::nullopt));
     }
   }
   if (whole) {
     if (doc.is_array()) {
-      jobs = read_jobs_array(doc, Defaults{}, source, named);
+      jobs = read_jobs_array(doc, base, source, named);
     } else if (looks_like_single_job(doc)) {
-      jobs.push_back(read_job(doc, 1, std::nullopt, Defaults{}, source, named));
+      jobs.push_back(read_job(doc, 1, std::nullopt, base, source, named));
     } else if (doc.is_object()) {
       for (const auto& [key, value] : doc.items()) {
         if (key != "jobs" && key != "defaults") {
@@ -296,8 +294,8 @@ std::vector<Job> parse_job_file(std::string_view text, const std::string& source
       if (!doc.contains("jobs") || !doc["jobs"].is_array()) {
         throw InputError(source + ": \"jobs\" must be an array of job objects");
       }
-      Defaults defaults = doc.contains("defaults") ? read_defaults(doc["defaults"], source)
-                                                   : Defaults{};
+      Defaults defaults =
+          doc.contains("defaults") ? read_defaults(doc["defaults"], source, base) : base;
       jobs = read_jobs_array(doc["jobs"], defaults, source, named);
     } else {
       throw InputError(source +

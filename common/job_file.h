@@ -2,6 +2,8 @@
 // Lines (one job object per line). Every mistake is reported before anything runs.
 #pragma once
 
+#include <map>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -16,9 +18,19 @@ struct InputError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Settings every job gets unless the file's "defaults" or the job itself says otherwise (the
+// command line's --timeout and --retries arrive here).
+struct JobDefaults {
+  std::map<std::string, std::string> env;  // merged: a job's own keys win
+  std::string cwd;                         // empty = procpool's own
+  std::optional<Millis> timeout;           // per attempt
+  int retries = 0;                         // extra attempts after a failure
+};
+
 // Parses `text`; `source` names it in messages ("jobs.json", "<stdin>"). Jobs get ids 1..N in
 // file order and a name (the command text when none is given).
-std::vector<Job> parse_job_file(std::string_view text, const std::string& source);
+std::vector<Job> parse_job_file(std::string_view text, const std::string& source,
+                                const JobDefaults& base = {});
 
 // Reads `path` ("-" for stdin) whole. Throws InputError when it cannot be read.
 std::string read_input(const std::string& path);

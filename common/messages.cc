@@ -21,6 +21,9 @@ json make_run_frame(const Job& job, const std::vector<StopStep>& stop) {
   json steps = json::array();
   for (const auto& s : stop) steps.push_back({s.signal, s.grace.count()});
   f["stop"] = std::move(steps);
+  if (job.limits.memory_bytes) f["mem"] = *job.limits.memory_bytes;
+  if (job.limits.cpu) f["cpu"] = job.limits.cpu->count();
+  if (job.limits.nice) f["nice"] = *job.limits.nice;
   return f;
 }
 
@@ -42,23 +45,31 @@ Task parse_run_frame(const json& f) {
     }
   }
   if (t.stop.empty()) t.stop = default_stop_sequence();
+  if (f.contains("mem")) t.limits.memory_bytes = field<uint64_t>(f, "mem");
+  if (f.contains("cpu")) t.limits.cpu = Millis(field<int64_t>(f, "cpu"));
+  if (f.contains("nice")) t.limits.nice = field<int>(f, "nice");
   return t;
 }
 
 const char* end_how_name(EndHow how) {
   switch (how) {
-    case EndHow::kExited: return "exited";
-    case EndHow::kSignaled: return "signaled";
-    case EndHow::kTimeout: return "timeout";
-    case EndHow::kKilled: return "killed";
-    case EndHow::kError: return "error";
+    case EndHow::kExited:
+      return "exited";
+    case EndHow::kSignaled:
+      return "signaled";
+    case EndHow::kTimeout:
+      return "timeout";
+    case EndHow::kKilled:
+      return "killed";
+    case EndHow::kError:
+      return "error";
   }
   return "error";
 }
 
 EndHow parse_end_how(const std::string& name) {
-  for (EndHow how : {EndHow::kExited, EndHow::kSignaled, EndHow::kTimeout, EndHow::kKilled,
-                     EndHow::kError}) {
+  for (EndHow how :
+       {EndHow::kExited, EndHow::kSignaled, EndHow::kTimeout, EndHow::kKilled, EndHow::kError}) {
     if (name == end_how_name(how)) return how;
   }
   throw ProtocolError("unknown end kind '" + name + "'");

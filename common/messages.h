@@ -2,7 +2,8 @@
 //
 // worker -> coordinator: hello {v, pid, host}; start {id, pid}; out {id, s, d};
 //                        end {id, how, code, sig, err, t0, t1, dur, ut, st, rss}
-// coordinator -> worker: run {id, argv | sh, env, cwd, tmo, stop}; kill {id}
+// coordinator -> worker: run {id, argv | sh, env, cwd, tmo, stop, mem, cpu, nice};
+//                        kill {id, now} (now: SIGKILL at once instead of the stop sequence)
 #pragma once
 
 #include <chrono>
@@ -26,13 +27,14 @@ std::vector<StopStep> default_stop_sequence();
 
 // A `run` frame as the worker sees it.
 struct Task {
-  uint64_t id = 0;                          // the job's id
-  std::vector<std::string> argv;            // exec'd directly when non-empty
-  std::string shell;                        // else run by /bin/sh -c
-  std::map<std::string, std::string> env;   // overrides of the worker's environment
-  std::string cwd;                          // empty = the worker's own
-  std::optional<Millis> timeout;            // per attempt
-  std::vector<StopStep> stop;               // how to stop the group on timeout or kill
+  uint64_t id = 0;                         // the job's id
+  std::vector<std::string> argv;           // exec'd directly when non-empty
+  std::string shell;                       // else run by /bin/sh -c
+  std::map<std::string, std::string> env;  // overrides of the worker's environment
+  std::string cwd;                         // empty = the worker's own
+  std::optional<Millis> timeout;           // per attempt
+  std::vector<StopStep> stop;              // how to stop the group on timeout or kill
+  Limits limits;                           // rlimits and niceness for the job's process
 };
 
 json make_run_frame(const Job& job, const std::vector<StopStep>& stop);

@@ -9,10 +9,12 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <map>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "common/duration.h"
 #include "common/frame.h"
 
 extern char** environ;
@@ -40,6 +42,21 @@ std::string describe_wait_status(int status) {
   return "stopped";
 }
 
+// A job stopped by one of its limits says so, rather than leaving a bare signal to decode.
+void name_limit_hit(const Limits& limits, Result& r) {
+  if (r.ok()) return;
+  if (limits.cpu && r.signal &&
+      (*r.signal == SIGXCPU ||
+       (*r.signal == SIGKILL && (r.user_s + r.system_s) * 1000 >= limits.cpu->count() - 50))) {
+    r.error = "exceeded its CPU time limit of " + format_duration(*limits.cpu) + " (--cpu-limit)";
+  } else if (limits.memory_bytes && r.error.empty()) {
+    r.error = fmt::format(
+        "ran with a memory limit of {} MiB (--mem-limit): allocations beyond it fail, which "
+        "programs report in their own ways",
+        *limits.memory_bytes >> 20);
+  }
+}
+
 }  // namespace
 
 // A job waiting to be (re)started, with the attempts it has had so far.
@@ -51,20 +68,20 @@ struct ProcessPool::Entry {
 
 // One worker process and everything the manager knows of it.
 struct ProcessPool::WorkerProc {
-  pid_t pid = -1;                  // the local process we started (the worker, ssh or srun)
-  Fd to;                           // its stdin: frames to it
-  Fd from;                         // its stdout: frames from it
-  FrameReader reader;              // partial frames from it
-  WriteBuffer wbuf;                // frames not yet written to it
-  bool hello = false;              // it has introduced itself
-  int64_t remote_pid = 0;          // its pid as it reported (differs from pid through ssh)
-  std::string host;                // where it runs
-  std::optional<Entry> current;    // the job it holds
-  int64_t job_pid = -1;            // that job's group leader, once started
-  Output output;                   // that job's output so far
-  int tasks_done = 0;              // for max_tasks_per_worker
-  bool retiring = false;           // its stdin was closed on purpose: exit is expected
-  bool kill_sent = false;          // a kill frame for the current job went out
+  pid_t pid = -1;                // the local process we started (the worker, ssh or srun)
+  Fd to;                         // its stdin: frames to it
+  Fd from;                       // its stdout: frames from it
+  FrameReader reader;            // partial frames from it
+  WriteBuffer wbuf;              // frames not yet written to it
+  bool hello = false;            // it has introduced itself
+  int64_t remote_pid = 0;        // its pid as it reported (differs from pid through ssh)
+  std::string host;              // where it runs
+  std::optional<Entry> current;  // the job it holds
+  int64_t job_pid = -1;          // that job's group leader, once started
+  Output output;                 // that job's output so far
+  int tasks_done = 0;            // for max_tasks_per_worker
+  bool retiring = false;         // its stdin was closed on purpose: exit is expected
+  int kill_sent = 0;             // kill frames sent for the current job (2nd one: "now")
 };
 
 class ProcessPool::Manager {
@@ -81,6 +98,14 @@ class ProcessPool::Manager {
   void finish_attempt(WorkerProc& w, const json& end);
   void complete(Entry e, Result r);
   void dispatch();
+  // Queues `e` again, after the retry delay (doubled for each attempt after the first).
+  void retry(Entry e, const std::string& why);
+  bool may_retry(const Entry& e, Status s) const {
+    const auto& on = pool_.options_.retry_on;
+    return e.attempts <= e.future.job().retries && std::find(on.begin(), on.end(), s) != on.end();
+  }
+  // Once pending jobs were cancelled (halt "soon", SIGHUP), a failure is not retried either.
+  bool shutting_down_after_halt() const { return cancel_pending_; }
   // Writes what is queued for `w`. A worker that stopped reading is not lost yet: the frames it
   // already sent (results!) are still read until its output ends.
   void flush_to(WorkerProc& w, bool closing);
@@ -92,12 +117,14 @@ class ProcessPool::Manager {
   ProcessPool& pool_;
   std::vector<std::unique_ptr<WorkerProc>> workers_;  // live workers
   std::deque<Entry> pending_;                         // waiting for an idle worker
+  std::multimap<Clock::time_point, Entry> delayed_;   // retries waiting out --retry-delay
   bool shutting_down_ = false;                        // copied from the pool under its lock
   bool cancel_pending_ = false;
   bool terminating_ = false;
-  bool ever_hello_ = false;                           // some worker has started properly
-  int failed_starts_ = 0;                             // workers that died before hello
-  std::string last_start_failure_;                    // why the last of them died
+  bool kill_now_ = false;
+  bool ever_hello_ = false;         // some worker has started properly
+  int failed_starts_ = 0;           // workers that died before hello
+  std::string last_start_failure_;  // why the last of them died
 };
 
 void ProcessPool::Manager::start_worker() {
@@ -174,9 +201,8 @@ void ProcessPool::Manager::lose_worker(size_t index, const std::string& why) {
     if (!started && !terminating_) {
       --e.attempts;  // it never ran: not an attempt
       pending_.push_front(std::move(e));
-    } else if (!terminating_ && e.attempts <= e.future.job().retries) {
-      spdlog::info("job '{}' lost with its worker; retrying", e.future.job().name);
-      pending_.push_front(std::move(e));
+    } else if (!terminating_ && may_retry(e, Status::kCrashed)) {
+      retry(std::move(e), "was lost with its worker");
     } else {
       Result r;
       r.status = terminating_ ? Status::kCancelled : Status::kCrashed;
@@ -230,7 +256,7 @@ void ProcessPool::Manager::finish_attempt(WorkerProc& w, const json& f) {
   if (!w.current) throw ProtocolError("end frame with no job running");
   Entry e = std::move(*w.current);
   w.current.reset();
-  w.kill_sent = false;
+  w.kill_sent = 0;
   w.job_pid = -1;
   ++w.tasks_done;
 
@@ -266,12 +292,9 @@ void ProcessPool::Manager::finish_attempt(WorkerProc& w, const json& f) {
       r.error = f.value("err", std::string("could not start"));
       break;
   }
-  bool retriable = r.status == Status::kFailed || r.status == Status::kTimeout ||
-                   r.status == Status::kCrashed;
-  if (retriable && !terminating_ && e.attempts <= e.future.job().retries) {
-    spdlog::info("job '{}' {} (attempt {} of {}); retrying", e.future.job().name,
-                 status_name(r.status), e.attempts, e.future.job().retries + 1);
-    pending_.push_front(std::move(e));
+  name_limit_hit(e.future.job().limits, r);
+  if (!terminating_ && !shutting_down_after_halt() && may_retry(e, r.status)) {
+    retry(std::move(e), status_name(r.status));
   } else {
     complete(std::move(e), std::move(r));
   }
@@ -290,9 +313,12 @@ void ProcessPool::Manager::take_incoming() {
     shutting_down_ = pool_.shutdown_;
     cancel_pending_ = pool_.cancel_pending_;
     terminating_ = pool_.terminate_;
+    kill_now_ = pool_.kill_now_;
   }
   for (auto& f : incoming) pending_.push_back(Entry{std::move(f), 0});
   if (cancel_pending_ || terminating_) {
+    for (auto& [when, e] : delayed_) pending_.push_back(std::move(e));
+    delayed_.clear();
     for (auto& e : pending_) {
       if (!e.running) {
         e.future.cancel();
@@ -310,15 +336,38 @@ void ProcessPool::Manager::take_incoming() {
 }
 
 void ProcessPool::Manager::terminate_all() {
+  int wanted = kill_now_ ? 2 : 1;
   for (auto& w : workers_) {
-    if (w->current && !w->kill_sent && w->to) {
-      append_frame(w->wbuf.data(), {{"t", "kill"}, {"id", w->current->future.job().id}});
-      w->kill_sent = true;
+    if (w->current && w->kill_sent < wanted && w->to) {
+      append_frame(w->wbuf.data(),
+                   {{"t", "kill"}, {"id", w->current->future.job().id}, {"now", kill_now_}});
+      w->kill_sent = wanted;
     }
   }
 }
 
+void ProcessPool::Manager::retry(Entry e, const std::string& why) {
+  const Job& job = e.future.job();
+  Millis delay = pool_.options_.retry_delay;
+  for (int i = 1; i < e.attempts && delay < Millis(3'600'000); ++i) delay *= 2;
+  spdlog::info("job '{}' {} (attempt {} of {}); retrying{}", job.name, why, e.attempts,
+               job.retries + 1, delay.count() ? " in " + format_duration(delay) : "");
+  if (delay.count() == 0) {
+    pending_.push_front(std::move(e));
+  } else {
+    delayed_.emplace(Clock::now() + delay, std::move(e));
+  }
+}
+
 void ProcessPool::Manager::dispatch() {
+  // Retries whose delay is over go first, in the order they became due.
+  auto now = Clock::now();
+  std::vector<Entry> due;
+  while (!delayed_.empty() && delayed_.begin()->first <= now) {
+    due.push_back(std::move(delayed_.begin()->second));
+    delayed_.erase(delayed_.begin());
+  }
+  for (auto it = due.rbegin(); it != due.rend(); ++it) pending_.push_front(std::move(*it));
   for (auto& w : workers_) {
     if (!w->hello || w->current || w->retiring || !w->to) continue;
     while (!pending_.empty()) {
@@ -381,7 +430,7 @@ void ProcessPool::Manager::fail_everything(const std::string& why) {
 }
 
 bool ProcessPool::Manager::finished() const {
-  if (!shutting_down_ || !pending_.empty()) return false;
+  if (!shutting_down_ || !pending_.empty() || !delayed_.empty()) return false;
   for (const auto& w : workers_) {
     if (w->current) return false;
   }
@@ -417,7 +466,12 @@ void ProcessPool::Manager::run() {
       fds.push_back({w->from.get(), POLLIN, 0});
       fds.push_back({w->wbuf.empty() || !w->to ? -1 : w->to.get(), POLLOUT, 0});
     }
-    if (::poll(fds.data(), fds.size(), -1) < 0) {
+    int timeout_ms = -1;
+    if (!delayed_.empty()) {
+      auto left = std::chrono::ceil<Millis>(delayed_.begin()->first - Clock::now()).count();
+      timeout_ms = static_cast<int>(std::clamp<int64_t>(left, 0, 3'600'000));
+    }
+    if (::poll(fds.data(), fds.size(), timeout_ms) < 0) {
       if (errno == EINTR) continue;
       throw_errno("poll");
     }
@@ -534,11 +588,12 @@ void ProcessPool::shutdown(bool wait, bool cancel_pending) {
   if (wait && thread_.joinable()) thread_.join();
 }
 
-void ProcessPool::terminate() {
+void ProcessPool::terminate(bool kill_now) {
   {
     std::lock_guard lock(mu_);
     shutdown_ = true;
     terminate_ = true;
+    kill_now_ = kill_now_ || kill_now;
   }
   wake();
 }

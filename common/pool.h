@@ -20,11 +20,14 @@
 namespace procpool {
 
 struct PoolOptions {
-  int workers = 0;                                  // 0: one per CPU this process may use
-  std::vector<std::string> worker_command;          // empty: this binary's `worker` subcommand
-  int max_tasks_per_worker = 0;                     // 0: unlimited; else replaced after that many
+  int workers = 0;                          // 0: one per CPU this process may use
+  std::vector<std::string> worker_command;  // empty: this binary's `worker` subcommand
+  int max_tasks_per_worker = 0;             // 0: unlimited; else replaced after that many
   std::vector<StopStep> stop = default_stop_sequence();  // stopping a job on timeout or kill
-  size_t spill_bytes = Output::kDefaultSpillBytes;  // per-job output kept in memory
+  size_t spill_bytes = Output::kDefaultSpillBytes;       // per-job output kept in memory
+  // Which endings use up a retry (a job that could not start is never retried).
+  std::vector<Status> retry_on = {Status::kFailed, Status::kTimeout, Status::kCrashed};
+  Millis retry_delay{0};  // before the first retry; doubled for each one after
 };
 
 // CPUs this process may run on (the affinity mask, not just the machine's count).
@@ -48,9 +51,10 @@ class ProcessPool {
   // Starts nothing new once the queue is empty; with `cancel_pending`, cancels what has not
   // started. With `wait`, returns after every worker has exited.
   void shutdown(bool wait = true, bool cancel_pending = false);
-  // Cancels what has not started and stops running jobs with the stop sequence; their results
-  // have status `cancelled`. Returns at once; safe from any thread.
-  void terminate();
+  // Cancels what has not started and stops running jobs with the stop sequence (or, with
+  // `kill_now`, SIGKILL at once); their results have status `cancelled`. Returns at once; safe
+  // from any thread, and may be called again to escalate.
+  void terminate(bool kill_now = false);
   // Why the pool could not start any worker, once that is known.
   std::optional<std::string> broken() const;
   int workers() const { return options_.workers; }
@@ -62,18 +66,19 @@ class ProcessPool {
 
   void wake();
 
-  PoolOptions options_;                   // as given, with workers resolved
-  std::unique_ptr<Manager> manager_;      // the poll loop and everything it owns
-  std::thread thread_;                    // runs manager_
-  mutable std::mutex mu_;                 // guards the fields below
-  std::vector<Future> incoming_;          // submitted, not yet taken by the manager
-  bool shutdown_ = false;                 // no more submissions
-  bool cancel_pending_ = false;           // shutdown asked to cancel what has not started
-  bool terminate_ = false;                // terminate() was called
-  std::optional<std::string> broken_;     // set by the manager when no worker can start
-  uint64_t next_id_ = 1;                  // for jobs submitted without an id
-  std::atomic<bool> wake_pending_{false}; // a byte is already in the wake pipe
-  Fd wake_read_, wake_write_;             // wakes the manager's poll
+  PoolOptions options_;                    // as given, with workers resolved
+  std::unique_ptr<Manager> manager_;       // the poll loop and everything it owns
+  std::thread thread_;                     // runs manager_
+  mutable std::mutex mu_;                  // guards the fields below
+  std::vector<Future> incoming_;           // submitted, not yet taken by the manager
+  bool shutdown_ = false;                  // no more submissions
+  bool cancel_pending_ = false;            // shutdown asked to cancel what has not started
+  bool terminate_ = false;                 // terminate() was called
+  bool kill_now_ = false;                  // ... asking for SIGKILL without grace
+  std::optional<std::string> broken_;      // set by the manager when no worker can start
+  uint64_t next_id_ = 1;                   // for jobs submitted without an id
+  std::atomic<bool> wake_pending_{false};  // a byte is already in the wake pipe
+  Fd wake_read_, wake_write_;              // wakes the manager's poll
 };
 
 class ProcessPool::MapResults {
@@ -84,9 +89,9 @@ class ProcessPool::MapResults {
   const std::vector<Future>& futures() const { return futures_; }
 
  private:
-  std::vector<Future> futures_;                 // in input order
-  size_t next_ = 0;                             // index of the next to yield
-  std::optional<Clock::time_point> deadline_;   // counted from the map call
+  std::vector<Future> futures_;                // in input order
+  size_t next_ = 0;                            // index of the next to yield
+  std::optional<Clock::time_point> deadline_;  // counted from the map call
 };
 
 }  // namespace procpool

@@ -2,14 +2,16 @@
 
 #include <fcntl.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <csignal>
 #include <cstring>
-#include <system_error>
 #include <string>
+#include <system_error>
 #include <vector>
 
 extern char** environ;
@@ -86,6 +88,64 @@ void check_cwd(const std::string& cwd) {
   }
 }
 
+// The slower way, for jobs with limits that posix_spawn cannot set: fork (the worker is small
+// and single-threaded), then only async-signal-safe calls before exec. An exec failure comes
+// back through a close-on-exec pipe, so it is reported, not guessed from exit status 127.
+pid_t fork_exec(const char* program, char* const* argv, char* const* envp, const Task& task,
+                int out_w, int err_w) {
+  Fd devnull(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  if (!devnull) throw_errno("open(/dev/null)");
+  devnull.reset(move_above_stdio(devnull.release()));
+  Pipe report = make_pipe();
+  rlimit mem{}, cpu{};
+  if (task.limits.memory_bytes) mem.rlim_cur = mem.rlim_max = *task.limits.memory_bytes;
+  if (task.limits.cpu) {
+    // Soft limit: SIGXCPU at the limit; hard limit a second later: SIGKILL if it ignores that.
+    cpu.rlim_cur = static_cast<rlim_t>((task.limits.cpu->count() + 999) / 1000);
+    cpu.rlim_max = cpu.rlim_cur + 1;
+  }
+  const char* cwd = task.cwd.empty() ? nullptr : task.cwd.c_str();
+
+  pid_t pid = ::fork();
+  if (pid < 0) throw_errno("fork");
+  if (pid == 0) {
+    ::setpgid(0, 0);
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    for (int sig = 1; sig < NSIG; ++sig) ::sigaction(sig, &dfl, nullptr);
+    int err = 0;
+    if (::dup2(devnull.get(), 0) < 0 || ::dup2(out_w, 1) < 0 || ::dup2(err_w, 2) < 0) err = errno;
+    if (!err && cwd && ::chdir(cwd) != 0) err = errno;
+    if (!err && task.limits.memory_bytes && ::setrlimit(RLIMIT_AS, &mem) != 0) err = errno;
+    if (!err && task.limits.cpu && ::setrlimit(RLIMIT_CPU, &cpu) != 0) err = errno;
+    if (!err && task.limits.nice) {
+      errno = 0;
+      if (::nice(*task.limits.nice) == -1 && errno != 0) err = errno;
+    }
+    if (!err) {
+      ::execve(program, argv, envp);
+      err = errno;
+    }
+    ssize_t ignored = ::write(report.write.get(), &err, sizeof err);
+    (void)ignored;
+    ::_exit(127);
+  }
+  report.write.reset();
+  int err = 0;
+  ssize_t n;
+  while ((n = ::read(report.read.get(), &err, sizeof err)) < 0 && errno == EINTR) {
+  }
+  if (n == sizeof err) {
+    while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    throw SpawnError(std::string("cannot run '") + argv[0] + "': " + std::strerror(err));
+  }
+  return pid;
+}
+
 }  // namespace
 
 Spawned spawn_task(const Task& task) {
@@ -109,12 +169,19 @@ Spawned spawn_task(const Task& task) {
 
   Pipe out = make_pipe();
   Pipe err = make_pipe();
+  if (task.limits.any()) {
+    pid_t pid =
+        fork_exec(program.c_str(), argv.data(), env, task, out.write.get(), err.write.get());
+    set_nonblocking(out.read.get());
+    set_nonblocking(err.read.get());
+    return Spawned{pid, std::move(out.read), std::move(err.read)};
+  }
   SpawnAttrs sa;
   sigset_t none, all;
   sigemptyset(&none);
   sigfillset(&all);
-  check(posix_spawnattr_setflags(&sa.attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-                                               POSIX_SPAWN_SETSIGDEF),
+  check(posix_spawnattr_setflags(
+            &sa.attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF),
         "posix_spawnattr_setflags");
   check(posix_spawnattr_setpgroup(&sa.attr, 0), "posix_spawnattr_setpgroup");
   check(posix_spawnattr_setsigmask(&sa.attr, &none), "posix_spawnattr_setsigmask");

@@ -11,7 +11,10 @@
 #include <cerrno>
 #include <csignal>
 #include <deque>
+#include <filesystem>
+#include <fstream>
 #include <optional>
+#include <sstream>
 
 #include <spdlog/spdlog.h>
 
@@ -38,7 +41,9 @@ int64_t wall_us() {
   return int64_t{ts.tv_sec} * 1000000 + ts.tv_nsec / 1000;
 }
 
-double seconds(const timeval& tv) { return tv.tv_sec + tv.tv_usec / 1e6; }
+double seconds(const timeval& tv) {
+  return tv.tv_sec + tv.tv_usec / 1e6;
+}
 
 // One attempt of one job, from spawn to its `end` frame.
 struct Running {
@@ -71,15 +76,17 @@ class Worker {
   void take_stop_step();
   void on_timers();
   void maybe_finish();
+  void kill_group_and_reap(pid_t pgid);
+  void kill_strays();
   void send(const json& f) { append_frame(wbuf_.data(), f); }
   std::optional<Clock::time_point> next_timer() const;
 
-  Fd sigfd_;                   // SIGCHLD, SIGTERM, SIGHUP, SIGINT as readable events
-  FrameReader reader_;         // frames from the coordinator
-  WriteBuffer wbuf_;           // frames to the coordinator
-  std::deque<Task> queue_;     // tasks received and not yet started
-  std::optional<Running> job_; // the job running now
-  bool input_closed_ = false;  // the coordinator closed our stdin (or is gone)
+  Fd sigfd_;                    // SIGCHLD, SIGTERM, SIGHUP, SIGINT as readable events
+  FrameReader reader_;          // frames from the coordinator
+  WriteBuffer wbuf_;            // frames to the coordinator
+  std::deque<Task> queue_;      // tasks received and not yet started
+  std::optional<Running> job_;  // the job running now
+  bool input_closed_ = false;   // the coordinator closed our stdin (or is gone)
 };
 
 void Worker::handle_frame(const json& f) {
@@ -89,6 +96,11 @@ void Worker::handle_frame(const json& f) {
   } else if (type == "kill") {
     uint64_t id = field<uint64_t>(f, "id");
     if (job_ && job_->task.id == id) {
+      if (f.value("now", false)) {
+        // A second Ctrl-C: no more grace, whatever step the stop sequence had reached.
+        job_->task.stop = {{SIGKILL, Millis(0)}};
+        job_->stopped_for.reset();
+      }
       begin_stop(EndHow::kKilled);
       return;
     }
@@ -198,8 +210,8 @@ std::optional<Clock::time_point> Worker::next_timer() const {
   if (!job_) return t;
   // While the coordinator lags, the pipe grace waits for it (poll wakes on POLLOUT instead).
   auto give_up = wbuf_.pending() < kHighWater ? job_->pipes_give_up : std::nullopt;
-  for (const auto& c : {job_->stopped_for ? std::nullopt : job_->deadline, job_->next_stop_at,
-                        give_up}) {
+  for (const auto& c :
+       {job_->stopped_for ? std::nullopt : job_->deadline, job_->next_stop_at, give_up}) {
     if (c && (!t || *c < *t)) t = c;
   }
   return t;
@@ -230,7 +242,7 @@ void Worker::maybe_finish() {
   }
   Running& r = *job_;
   // Whatever is left of the group (background children, a grandchild holding the pipe) goes.
-  ::kill(-r.pid, SIGKILL);
+  kill_group_and_reap(r.pid);
   auto dur = std::chrono::duration<double>(Clock::now() - r.started).count();
   json f = {{"t", "end"},
             {"id", r.task.id},
@@ -254,6 +266,41 @@ void Worker::maybe_finish() {
   job_.reset();
 }
 
+void Worker::kill_group_and_reap(pid_t pgid) {
+  ::kill(-pgid, SIGKILL);
+  // As subreaper we inherit each member as its parent dies, before that parent can be reaped,
+  // so waiting on the group until ECHILD collects the whole family, however deep. The leader
+  // itself was already reaped; its pid cannot be reused while members keep the group alive.
+  while (::waitpid(-pgid, nullptr, 0) > 0 || errno == EINTR) {
+  }
+}
+
+void Worker::kill_strays() {
+  // Processes that left the job's group (setsid daemons) were re-parented to us when their
+  // parents died: find our children in /proc, end them, reap them.
+  pid_t self = ::getpid();
+  for (const auto& entry : std::filesystem::directory_iterator(
+           "/proc", std::filesystem::directory_options::skip_permission_denied)) {
+    const std::string name = entry.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream stat(entry.path() / "stat");
+    std::string line;
+    if (!std::getline(stat, line)) continue;
+    // pid (comm) state ppid ...: comm may hold spaces and parentheses, so parse after the last ')'.
+    size_t close = line.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream rest(line.substr(close + 1));
+    char state;
+    pid_t ppid = 0;
+    rest >> state >> ppid;
+    if (ppid != self) continue;
+    pid_t pid = static_cast<pid_t>(std::stol(name));
+    ::kill(pid, SIGKILL);
+    while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+  }
+}
+
 int Worker::run() {
   // Orphans of our jobs come back to us, so they can be killed and reaped (PID 1 may not).
   ::prctl(PR_SET_CHILD_SUBREAPER, 1);
@@ -273,7 +320,10 @@ int Worker::run() {
 
   for (;;) {
     if (!job_ && !queue_.empty() && !input_closed_) start_next();
-    if (input_closed_ && !job_ && wbuf_.empty()) return 0;
+    if (input_closed_ && !job_ && wbuf_.empty()) {
+      kill_strays();
+      return 0;
+    }
 
     pollfd fds[5];
     int n = 0;
