@@ -221,6 +221,9 @@ void ProcessPool::Manager::lose_worker(size_t index, const std::string& why) {
 
 void ProcessPool::Manager::handle_frame(WorkerProc& w, const json& f) {
   std::string type = field<std::string>(f, "t");
+  if (spdlog::should_log(spdlog::level::debug) && type != "out") {
+    spdlog::debug("worker {} sent {}", w.remote_pid ? w.remote_pid : w.pid, f.dump());
+  }
   if (type == "out") {
     if (!w.current) throw ProtocolError("output frame with no job running");
     auto d = f.find("d");
@@ -376,7 +379,11 @@ void ProcessPool::Manager::dispatch() {
       if (!e.running && !e.future.set_running_or_notify_cancel()) continue;
       e.running = true;
       ++e.attempts;
-      append_frame(w->wbuf.data(), make_run_frame(e.future.job(), pool_.options_.stop));
+      json run = make_run_frame(e.future.job(), pool_.options_.stop);
+      if (spdlog::should_log(spdlog::level::debug)) {
+        spdlog::debug("worker {} gets {}", w->remote_pid, run.dump());
+      }
+      append_frame(w->wbuf.data(), run);
       w->current = std::move(e);
       break;
     }
