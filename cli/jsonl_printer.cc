@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include "cli/json_string.h"
 #include "common/fd.h"
 
 namespace procpool {
@@ -10,10 +11,8 @@ using json = nlohmann::ordered_json;  // keys in the order written: id and name 
 
 namespace {
 
-bool emit(const json& record) {
-  std::string line = record.dump(-1, ' ', false, json::error_handler_t::replace);
-  line += '\n';
-  return write_all(STDOUT_FILENO, line);
+std::string dump(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 }  // namespace
@@ -32,29 +31,36 @@ json job_record(const Job& job, const Result& r) {
               {"ended", r.ended_us ? json(iso_time(r.ended_us)) : json(nullptr)},
               {"duration", r.duration_s},
               {"worker", r.worker_pid ? json(r.worker_pid) : json(nullptr)},
-              {"host", r.host.empty() ? json(nullptr) : json(r.host)},
-              {"stdout", r.output.text(Stream::kStdout)},
-              {"stderr", r.output.text(Stream::kStderr)}};
+              {"host", r.host.empty() ? json(nullptr) : json(r.host)}};
   if (!r.error.empty()) rec["error"] = r.error;
   return rec;
 }
 
 bool JsonlPrinter::job(const Future& f) {
-  return emit(job_record(f.job(), f.result()));
+  const Result& r = f.result();
+  std::string head = dump(job_record(f.job(), r));
+  head.pop_back();  // the closing brace: the output fields follow, streamed
+  bool ok = write_all(STDOUT_FILENO, head);
+  // Output may be far larger than memory: escape it piece by piece straight from its capture.
+  for (Stream s : {Stream::kStdout, Stream::kStderr}) {
+    if (!ok) break;
+    ok = write_all(STDOUT_FILENO, s == Stream::kStdout ? ",\"stdout\":\"" : ",\"stderr\":\"");
+    JsonStringWriter w([&](std::string_view piece) { ok = ok && write_all(STDOUT_FILENO, piece); });
+    r.output.for_each([&](Stream which, std::string_view bytes) {
+      if (which == s && ok) w.feed(bytes);
+    });
+    w.finish();
+    ok = ok && write_all(STDOUT_FILENO, "\"");
+  }
+  return ok && write_all(STDOUT_FILENO, "}\n");
 }
 
 bool JsonlPrinter::summary(const Summary& s) {
-  return emit({{"type", "summary"},
-               {"total", s.total()},
-               {"ok", s.ok},
-               {"failed", s.failed},
-               {"timeout", s.timeout},
-               {"crashed", s.crashed},
-               {"error", s.error},
-               {"cancelled", s.cancelled},
-               {"skipped", s.skipped},
-               {"flaky", s.flaky},
-               {"duration", s.wall_s}});
+  json rec = {{"type", "summary"},  {"total", s.total()},       {"ok", s.ok},
+              {"failed", s.failed}, {"timeout", s.timeout},     {"crashed", s.crashed},
+              {"error", s.error},   {"cancelled", s.cancelled}, {"skipped", s.skipped},
+              {"flaky", s.flaky},   {"duration", s.wall_s}};
+  return write_all(STDOUT_FILENO, dump(rec) + "\n");
 }
 
 }  // namespace procpool

@@ -14,7 +14,7 @@ class JsonlPrinter : public Printer {
   bool summary(const Summary& s) override;
 };
 
-// The record for one finished job (also the shape of future machine-readable outputs).
+// The record for one finished job without its output (stdout and stderr are streamed after).
 nlohmann::ordered_json job_record(const Job& job, const Result& r);
 
 }  // namespace procpool

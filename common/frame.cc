@@ -56,7 +56,10 @@ bool WriteBuffer::flush(int fd) {
     ssize_t n = ::write(fd, buf_.data() + pos_, buf_.size() - pos_);
     if (n < 0) {
       if (errno == EINTR) continue;
-      if (errno == EAGAIN) return true;
+      if (errno == EAGAIN) {
+        compact();
+        return true;
+      }
       if (errno == EPIPE) return false;
       throw_errno("write");
     }
@@ -65,6 +68,15 @@ bool WriteBuffer::flush(int fd) {
   buf_.clear();
   pos_ = 0;
   return true;
+}
+
+void WriteBuffer::compact() {
+  // Drop what was written once it dominates, so a writer that never quite drains the buffer
+  // does not keep every byte it ever sent.
+  if (pos_ > 65536 && pos_ * 2 > buf_.size()) {
+    buf_.erase(0, pos_);
+    pos_ = 0;
+  }
 }
 
 }  // namespace procpool

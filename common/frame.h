@@ -53,6 +53,8 @@ class WriteBuffer {
   bool flush(int fd);
 
  private:
+  void compact();
+
   std::string buf_;  // queued bytes; buf_[pos_..] still to be written
   size_t pos_ = 0;
 };
