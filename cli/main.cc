@@ -26,6 +26,60 @@ void setup_logging(int verbose, bool quiet) {
                                   : spdlog::level::info);
 }
 
+// Flags shared by `run` and `map`.
+void add_common_options(CLI::App* cmd, procpool::RunOptions& run) {
+  cmd->add_option("-j,--jobs", run.jobs,
+                  "jobs at once: N, N% of the CPUs, or 0 for one per CPU (the default)");
+  cmd->add_option("--format", run.format, "output format: text (default) or jsonl")
+      ->check(CLI::IsMember({"text", "jsonl"}));
+  cmd->add_flag("-q,--quiet", run.quiet, "only the jobs' output and errors");
+  cmd->add_flag("-v,--verbose", run.verbose, "debug detail: worker starts, frames");
+  cmd->add_flag("--dry-run", run.dry_run, "print the commands in start order; run nothing");
+  auto* output = "Output";
+  cmd->add_flag("-k,--keep-order", run.keep_order,
+                "report in input order (jobs still run in parallel)")
+      ->group(output);
+  cmd->add_flag("--tag", run.tag, "start every output line with the job's name and a tab")
+      ->group(output);
+  cmd->add_flag("--line-buffer", run.line_buffer,
+                "print output lines as they arrive (whole lines), not one block per job")
+      ->group(output);
+  auto* scheduling = "Scheduling";
+  cmd->add_option("--max-tasks-per-worker", run.max_tasks_per_worker,
+                  "replace a worker after it ran this many jobs (0: never)")
+      ->group(scheduling);
+  cmd->add_option("--delay", run.delay, "wait at least this long between job starts")
+      ->group(scheduling);
+  auto* failures = "Failures";
+  cmd->add_option("--timeout", run.timeout,
+                  "default time limit per attempt: 30, 1.5s, 200ms, 2m, 1h (a job's own "
+                  "\"timeout\" wins)")
+      ->group(failures);
+  cmd->add_option("--term-seq", run.term_seq,
+                  "how a timed-out or stopped job's process group is ended: signals with the "
+                  "grace between them (default TERM,200ms,KILL)")
+      ->group(failures);
+  cmd->add_option("--retries", run.retries, "default extra attempts after a failure")
+      ->group(failures);
+  cmd->add_option("--retry-delay", run.retry_delay,
+                  "wait before the first retry, doubled for each later one")
+      ->group(failures);
+  cmd->add_option("--retry-on", run.retry_on,
+                  "which endings are retried: any of failed,timeout,crashed (default all)")
+      ->group(failures);
+  cmd->add_option("--halt", run.halt,
+                  "stop early: never (default), now|soon,fail=N[%], now|soon,success=N[%], "
+                  "now|soon,done=N[%]; soon starts nothing new, now also stops running jobs")
+      ->group(failures);
+  cmd->add_flag("--fail-fast", run.fail_fast, "same as --halt now,fail=1")->group(failures);
+  cmd->add_option("--mem-limit", run.mem_limit, "address-space limit per job (RLIMIT_AS): 512M, 2G")
+      ->group(failures);
+  cmd->add_option("--cpu-limit", run.cpu_limit, "CPU-time limit per job (RLIMIT_CPU): 10s, 5m")
+      ->group(failures);
+  cmd->add_option("--nice", run.nice, "niceness increment for every job (0..19)")->group(failures);
+  cmd->footer(kExitStatusHelp);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -43,58 +97,40 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "procpool 0.1.0");
 
   procpool::RunOptions run;
-  auto* run_cmd = app.add_subcommand("run",
-                                     "Run the jobs of a job file (JSON array, "
-                                     "{\"defaults\",\"jobs\"} object, or JSON Lines)");
+  auto* run_cmd = app.add_subcommand(
+      "run",
+      "Run a job file (JSON array, {\"defaults\",\"jobs\"} object, or JSON Lines), or "
+      "with --lines one shell command per line");
   run_cmd->add_option("file", run.file, "job file, or - for stdin (the default)");
-  run_cmd->add_option("-j,--jobs", run.jobs,
-                      "jobs at once: N, N% of the CPUs, or 0 for one per CPU (the default)");
-  run_cmd->add_option("--format", run.format, "output format: text (default) or jsonl")
-      ->check(CLI::IsMember({"text", "jsonl"}));
-  run_cmd->add_flag("-q,--quiet", run.quiet, "only the jobs' output and errors");
-  run_cmd->add_flag("-v,--verbose", run.verbose, "debug detail: worker starts, frames");
-  auto* failures = "Failures";
-  run_cmd
-      ->add_option("--timeout", run.timeout,
-                   "default time limit per attempt: 30, 1.5s, 200ms, 2m, 1h (a job's own "
-                   "\"timeout\" wins)")
-      ->group(failures);
-  run_cmd
-      ->add_option("--term-seq", run.term_seq,
-                   "how a timed-out or stopped job's process group is ended: signals with "
-                   "the grace between them (default TERM,200ms,KILL)")
-      ->group(failures);
-  run_cmd->add_option("--retries", run.retries, "default extra attempts after a failure")
-      ->group(failures);
-  run_cmd
-      ->add_option("--retry-delay", run.retry_delay,
-                   "wait before the first retry, doubled for each later one")
-      ->group(failures);
-  run_cmd
-      ->add_option("--retry-on", run.retry_on,
-                   "which endings are retried: any of failed,timeout,crashed (default all)")
-      ->group(failures);
-  run_cmd
-      ->add_option("--halt", run.halt,
-                   "stop early: never (default), now|soon,fail=N[%], now|soon,success=N[%], "
-                   "now|soon,done=N[%]; soon starts nothing new, now also stops running jobs")
-      ->group(failures);
-  run_cmd->add_flag("--fail-fast", run.fail_fast, "same as --halt now,fail=1")->group(failures);
-  run_cmd
-      ->add_option("--mem-limit", run.mem_limit,
-                   "address-space limit per job (RLIMIT_AS): 512M, 2G")
-      ->group(failures);
-  run_cmd->add_option("--cpu-limit", run.cpu_limit, "CPU-time limit per job (RLIMIT_CPU): 10s, 5m")
-      ->group(failures);
-  run_cmd->add_option("--nice", run.nice, "niceness increment for every job (0..19)")
-      ->group(failures);
-  run_cmd->footer(kExitStatusHelp);
+  bool lines = false;
+  run_cmd->add_flag("--lines", lines, "FILE holds one shell command per line (streamed)");
+  add_common_options(run_cmd, run);
+
+  auto* map_cmd = app.add_subcommand(
+      "map",
+      "Run TEMPLATE once per input: procpool map 'gzip {}' ::: a.log b.log; inputs from "
+      "::: arguments, :::: files, or stdin lines");
+  map_cmd->add_flag("-0,--null", run.null_sep, "inputs are separated by NUL, not newline");
+  add_common_options(map_cmd, run);
+  map_cmd
+      ->add_option("template", run.map_words,
+                   "the command, with {} {.} {/} {//} {/.} {#} {%} {1} {2}...; then ::: "
+                   "arguments or :::: files (several sources: every combination)")
+      ->required();
+  // Everything from the template on belongs to it and its inputs, as with GNU parallel.
+  map_cmd->prefix_command();
 
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     int code = app.exit(e);
     return code == 0 ? 0 : procpool::kExitUsage;
+  }
+  if (map_cmd->parsed()) {
+    run.input = procpool::RunOptions::Input::kMap;
+    for (auto& extra : map_cmd->remaining()) run.map_words.push_back(extra);
+  } else if (lines) {
+    run.input = procpool::RunOptions::Input::kLines;
   }
   setup_logging(run.verbose, run.quiet);
   return procpool::run_batch(run);

@@ -4,16 +4,21 @@
 
 #include <csignal>
 #include <memory>
+#include <set>
 
 #include <spdlog/spdlog.h>
 
+#include "cli/batch.h"
 #include "cli/exit_status.h"
 #include "cli/flags.h"
 #include "cli/jsonl_printer.h"
+#include "cli/line_writer.h"
 #include "cli/signals.h"
+#include "cli/sources.h"
+#include "cli/template.h"
 #include "cli/text_printer.h"
-#include "common/as_completed.h"
 #include "common/duration.h"
+#include "common/fd.h"
 #include "common/job_file.h"
 #include "common/pool.h"
 
@@ -25,7 +30,6 @@ namespace {
 struct Plan {
   PoolOptions pool;
   JobDefaults defaults;
-  Limits limits;
   HaltPolicy halt;
 };
 
@@ -44,35 +48,100 @@ Plan make_plan(const RunOptions& o) {
   }
   if (!o.retry_on.empty()) p.pool.retry_on = parse_retry_on(o.retry_on);
   p.halt = o.fail_fast ? parse_halt("now,fail=1") : parse_halt(o.halt);
-  if (!o.mem_limit.empty()) p.limits.memory_bytes = parse_size("--mem-limit", o.mem_limit);
-  if (!o.cpu_limit.empty()) {
-    p.limits.cpu = parse_duration_flag("--cpu-limit", o.cpu_limit, false);
-  }
+  Limits& limits = p.defaults.limits;
+  if (!o.mem_limit.empty()) limits.memory_bytes = parse_size("--mem-limit", o.mem_limit);
+  if (!o.cpu_limit.empty()) limits.cpu = parse_duration_flag("--cpu-limit", o.cpu_limit, false);
   if (!o.nice.empty()) {
     try {
       size_t used = 0;
       int n = std::stoi(o.nice, &used);
       if (used != o.nice.size() || n < -20 || n > 19) throw std::invalid_argument("range");
-      p.limits.nice = n;
+      limits.nice = n;
     } catch (const std::exception&) {
       throw UsageError("--nice " + o.nice +
                        ": expected a whole number from -20 to 19 (the "
                        "increment added to each job's niceness)");
     }
   }
+  if (o.max_tasks_per_worker < 0) {
+    throw UsageError(
+        fmt::format("--max-tasks-per-worker {}: expected a whole number >= 0 (0: "
+                    "never recycle)",
+                    o.max_tasks_per_worker));
+  }
+  p.pool.max_tasks_per_worker = o.max_tasks_per_worker;
+  if (!o.delay.empty()) p.pool.start_delay = parse_duration_flag("--delay", o.delay, true);
+  if (o.line_buffer && o.keep_order) {
+    throw UsageError(
+        "--line-buffer prints lines as they arrive, so it cannot keep input order: "
+        "drop one of --line-buffer and -k");
+  }
+  if (o.line_buffer && o.format == "jsonl") {
+    throw UsageError("--line-buffer goes with text output, not --format jsonl");
+  }
   return p;
+}
+
+std::unique_ptr<JobSource> open_source(const RunOptions& o, const JobDefaults& defaults) {
+  switch (o.input) {
+    case RunOptions::Input::kLines:
+      return lines_source(o.file, defaults);
+    case RunOptions::Input::kMap:
+      return map_source(parse_map_words(o.map_words, o.null_sep ? '\0' : '\n'), defaults);
+    case RunOptions::Input::kJobFile:
+      break;
+  }
+  return job_file_source(parse_job_file(read_input(o.file),
+                                        o.file == "-" ? std::string("<stdin>") : o.file, defaults));
+}
+
+// What --dry-run prints for a job: the command a shell would run.
+std::string dry_run_line(const Job& job) {
+  if (job.argv.empty()) return job.shell;
+  std::string line;
+  for (const auto& a : job.argv) line += (line.empty() ? "" : " ") + shell_quote(a);
+  return line;
+}
+
+// --dry-run: the commands in the order they would start (a job after everything it needs).
+int dry_run(JobSource& source) {
+  std::vector<Job> jobs;
+  std::set<std::string> done;
+  while (auto job = source.next()) {
+    if (job->needs.empty() && jobs.empty()) {
+      // Nothing is waiting yet: print as they come (streamed inputs, in bounded memory).
+      if (!write_all(STDOUT_FILENO, dry_run_line(*job) + "\n")) return kExitPipe;
+      done.insert(job->name);
+      continue;
+    }
+    jobs.push_back(std::move(*job));
+  }
+  // The job file was checked for cycles and unknown names, so every pass prints at least one.
+  std::vector<bool> printed(jobs.size(), false);
+  for (size_t left = jobs.size(); left > 0;) {
+    for (size_t i = 0; i < jobs.size(); ++i) {
+      if (printed[i]) continue;
+      bool ready = true;
+      for (const auto& n : jobs[i].needs) ready = ready && done.count(n);
+      if (!ready) continue;
+      if (!write_all(STDOUT_FILENO, dry_run_line(jobs[i]) + "\n")) return kExitPipe;
+      printed[i] = true;
+      done.insert(jobs[i].name);
+      --left;
+    }
+  }
+  return kExitOk;
 }
 
 }  // namespace
 
 int run_batch(const RunOptions& options) {
   Plan plan;
-  std::vector<Job> jobs;
+  std::unique_ptr<JobSource> source;
   try {
     plan = make_plan(options);
-    jobs =
-        parse_job_file(read_input(options.file),
-                       options.file == "-" ? std::string("<stdin>") : options.file, plan.defaults);
+    source = open_source(options, plan.defaults);
+    if (options.dry_run) return dry_run(*source);
   } catch (const UsageError& e) {
     spdlog::error("{}", e.what());
     return kExitUsage;
@@ -80,76 +149,66 @@ int run_batch(const RunOptions& options) {
     spdlog::error("{}", e.what());
     return kExitUsage;
   }
-  for (auto& job : jobs) job.limits = plan.limits;
   auto started = Clock::now();
 
+  std::unique_ptr<LiveLines> live;
+  if (options.line_buffer) {
+    live = std::make_unique<LiveLines>(options.tag);
+    plan.pool.on_output = [&live](const Job& job, Stream s, std::string_view bytes) {
+      live->add(job, s, bytes);
+    };
+  }
   std::unique_ptr<Printer> printer;
   if (options.format == "jsonl") {
     printer = std::make_unique<JsonlPrinter>();
   } else {
-    printer = std::make_unique<TextPrinter>(options.quiet);
+    printer = std::make_unique<TextPrinter>(TextOptions{options.quiet, options.tag, live.get()});
   }
 
   // Jobs' orphans whose worker died come back to us to be reaped, not to a PID 1 that may never.
   ::prctl(PR_SET_CHILD_SUBREAPER, 1);
-  std::atomic<ProcessPool*> live_pool{nullptr};
+  std::atomic<Batch*> live_batch{nullptr};
   SignalWatcher signals([&](int signo, int count) {
-    ProcessPool* pool = live_pool.load();
-    if (!pool) return;
+    Batch* batch = live_batch.load();
+    if (!batch) return;
     if (signo == SIGHUP) {
       spdlog::warn("SIGHUP: starting no new jobs; letting running ones finish");
-      pool->shutdown(/*wait=*/false, /*cancel_pending=*/true);
+      batch->stop(/*now=*/false);
     } else if (count == 1) {
       spdlog::warn("{}: stopping all jobs (again to kill them at once)",
                    signo == SIGINT ? "interrupted" : "SIGTERM");
-      pool->terminate();
+      batch->stop(/*now=*/true);
     } else {
-      pool->terminate(/*kill_now=*/true);
+      batch->stop(/*now=*/true, /*kill_now=*/true);
     }
   });
 
   ProcessPool pool(std::move(plan.pool));
-  live_pool = &pool;
-
-  std::vector<Future> futures;
-  futures.reserve(jobs.size());
-  for (auto& job : jobs) futures.push_back(pool.submit(std::move(job)));
-  pool.shutdown(/*wait=*/false);
-
-  Summary summary;
-  bool reader_left = false;
-  bool halted = false;
-  bool halted_on_success = false;
-  for (const Future& f : as_completed(futures)) {
-    summary.add(f.result());
-    if (!reader_left && !printer->job(f)) {
-      // Whoever read our output is gone (`| head -1`): stop quietly, leave nothing running.
-      reader_left = true;
-      pool.terminate();
-    }
-    if (!halted && plan.halt.triggered(summary.failures(), summary.ok, futures.size())) {
-      halted = true;
-      halted_on_success = plan.halt.count == HaltPolicy::Count::kSuccess;
-      bool now = plan.halt.when == HaltPolicy::When::kNow;
-      spdlog::warn("halting ({}): {}", options.fail_fast ? "--fail-fast" : "--halt " + options.halt,
-                   now ? "stopping running jobs" : "starting no new jobs");
-      if (now) {
-        pool.terminate();
-      } else {
-        pool.shutdown(/*wait=*/false, /*cancel_pending=*/true);
-      }
-    }
+  BatchSettings settings;
+  settings.halt = plan.halt;
+  settings.halt_text = options.fail_fast ? "--fail-fast" : "--halt " + options.halt;
+  settings.keep_order = options.keep_order;
+  // Streamed inputs may be endless: read only a bounded way ahead of what has been reported.
+  if (options.input != RunOptions::Input::kJobFile) {
+    settings.window = std::max<size_t>(1024, 16 * static_cast<size_t>(pool.workers()));
   }
+  Batch batch(pool, *printer, settings);
+  live_batch = &batch;
+  BatchOutcome outcome = batch.run(*source);
+  live_batch = nullptr;
   pool.shutdown(/*wait=*/true);
-  live_pool = nullptr;
-  summary.wall_s = std::chrono::duration<double>(Clock::now() - started).count();
-  if (!reader_left && !printer->summary(summary)) reader_left = true;
 
+  outcome.summary.wall_s = std::chrono::duration<double>(Clock::now() - started).count();
+  if (!outcome.reader_left && !printer->summary(outcome.summary)) outcome.reader_left = true;
+  if (!outcome.input_error.empty()) {
+    spdlog::error("{} (jobs read before it ran; the rest was not read)", outcome.input_error);
+    return kExitUsage;
+  }
   if (int sig = signals.stopped_by()) return sig == SIGINT ? kExitSigint : kExitSigterm;
-  if (reader_left) return kExitPipe;
+  if (outcome.reader_left) return kExitPipe;
   if (pool.broken()) return kExitUsage;
-  if (halted_on_success) return kExitOk;
-  return summary.all_ok() ? kExitOk : kExitJobFailed;
+  if (outcome.halted_on_success) return kExitOk;
+  return outcome.summary.all_ok() ? kExitOk : kExitJobFailed;
 }
 
 }  // namespace procpool

@@ -2,29 +2,40 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace procpool {
 
 // The flags of `procpool run`, as typed; run_batch validates them before anything starts.
 struct RunOptions {
-  std::string file = "-";       // job file, "-" for stdin
-  std::string jobs;             // -j: N, N% of CPUs, 0 = one per CPU; empty = one per CPU
-  std::string format = "text";  // text | jsonl
-  bool quiet = false;           // -q
-  int verbose = 0;              // -v
-  std::string timeout;          // default per-job timeout
-  std::string term_seq;         // how to stop a job: TERM,200ms,KILL
-  int retries = 0;              // default retries per job
-  std::string retry_delay;      // before the first retry, doubled after
-  std::string retry_on;         // which endings are retried
-  std::string halt = "never";   // GNU parallel's --halt grammar
-  bool fail_fast = false;       // --halt now,fail=1
-  std::string mem_limit;        // RLIMIT_AS per job
-  std::string cpu_limit;        // RLIMIT_CPU per job
-  std::string nice;             // niceness of every job
+  enum class Input { kJobFile, kLines, kMap };
+  Input input = Input::kJobFile;       // what `file` (or map_words) holds
+  std::string file = "-";              // job file or --lines file, "-" for stdin
+  std::vector<std::string> map_words;  // procpool map: TEMPLATE... [::: ARGS] [:::: FILES]
+  bool null_sep = false;               // -0: inputs separated by NUL, not newline
+  bool keep_order = false;             // -k
+  bool tag = false;                    // --tag
+  bool line_buffer = false;            // --line-buffer
+  bool dry_run = false;                // --dry-run
+  int max_tasks_per_worker = 0;        // recycle workers
+  std::string delay;                   // between job starts
+  std::string jobs;                    // -j: N, N% of CPUs, 0 = one per CPU; empty = one per CPU
+  std::string format = "text";         // text | jsonl
+  bool quiet = false;                  // -q
+  int verbose = 0;                     // -v
+  std::string timeout;                 // default per-job timeout
+  std::string term_seq;                // how to stop a job: TERM,200ms,KILL
+  int retries = 0;                     // default retries per job
+  std::string retry_delay;             // before the first retry, doubled after
+  std::string retry_on;                // which endings are retried
+  std::string halt = "never";          // GNU parallel's --halt grammar
+  bool fail_fast = false;              // --halt now,fail=1
+  std::string mem_limit;               // RLIMIT_AS per job
+  std::string cpu_limit;               // RLIMIT_CPU per job
+  std::string nice;                    // niceness of every job
 };
 
-// Runs the batch; returns procpool's exit status.
+// Runs the batch (`procpool run` or `procpool map`); returns procpool's exit status.
 int run_batch(const RunOptions& options);
 
 }  // namespace procpool

@@ -45,20 +45,29 @@ std::string header_line(const Job& job, const Result& r) {
 
 bool TextPrinter::job(const Future& f) {
   const Result& r = f.result();
-  if (!quiet_ || !r.ok()) {
+  if (options_.live) {
+    options_.live->finish(f.job());
+    if (options_.live->reader_left()) return false;
+  }
+  std::lock_guard lock(output_mutex());  // one job's block at a time, whole
+  if (!options_.quiet || !r.ok()) {
     if (!write_all(STDERR_FILENO, header_line(f.job(), r) + "\n")) return false;
   }
+  if (options_.live) return true;
   bool reader_left = false;
+  std::string prefix = options_.tag ? f.job().name + "\t" : "";
+  bool line_start[3] = {true, true, true};
   r.output.for_each([&](Stream s, std::string_view bytes) {
     if (reader_left) return;
     int fd = s == Stream::kStdout ? STDOUT_FILENO : STDERR_FILENO;
-    if (!write_all(fd, bytes)) reader_left = true;
+    if (!write_prefixed(fd, prefix, bytes, line_start[fd])) reader_left = true;
   });
   return !reader_left;
 }
 
 bool TextPrinter::summary(const Summary& s) {
-  if (quiet_) return true;
+  if (options_.quiet) return true;
+  std::lock_guard lock(output_mutex());
   return write_all(STDERR_FILENO, s.line() + "\n");
 }
 

@@ -3,19 +3,25 @@
 // stderr, verbatim and in arrival order, so `> out.txt` holds exactly what the jobs printed.
 #pragma once
 
+#include "cli/line_writer.h"
 #include "cli/report.h"
 
 namespace procpool {
 
+struct TextOptions {
+  bool quiet = false;         // -q: headers only for jobs that did not succeed; no summary
+  bool tag = false;           // --tag: every output line starts with the job's name and a tab
+  LiveLines* live = nullptr;  // --line-buffer: output was printed live; only finish it here
+};
+
 class TextPrinter : public Printer {
  public:
-  // `quiet`: headers only for jobs that did not succeed, and no summary.
-  explicit TextPrinter(bool quiet) : quiet_(quiet) {}
+  explicit TextPrinter(TextOptions options) : options_(options) {}
   bool job(const Future& f) override;
   bool summary(const Summary& s) override;
 
  private:
-  bool quiet_;  // -q
+  TextOptions options_;
 };
 
 // "[failed] test (exit 1, 0.12s)": the header line of a job's block, without newline.

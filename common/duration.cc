@@ -8,7 +8,9 @@
 namespace procpool {
 
 std::optional<Millis> parse_duration(const std::string& text) {
-  if (text.empty() || std::isspace(static_cast<unsigned char>(text[0]))) return std::nullopt;
+  // Plain decimal only: strtod would also take hex ("0x10"), infinities and leading spaces.
+  size_t digits = text.find_first_not_of("0123456789.");
+  if (text.empty() || digits == 0 || text.find_first_of("xXeE") < digits) return std::nullopt;
   char* end = nullptr;
   double value = std::strtod(text.c_str(), &end);
   if (end == text.c_str() || !std::isfinite(value) || value < 0) return std::nullopt;
@@ -36,7 +38,10 @@ std::string format_duration(Millis d) {
   if (ms % 60'000 == 0 && ms > 0) return fmt::format("{}m", ms / 60'000);
   if (ms % 1000 == 0) return fmt::format("{}s", ms / 1000);
   if (ms < 1000) return fmt::format("{}ms", ms);
-  return fmt::format("{:g}s", ms / 1000.0);
+  // Whole seconds and the milliseconds, trailing zeros trimmed: exact, unlike {:g}'s 6 digits.
+  std::string frac = fmt::format("{:03d}", ms % 1000);
+  while (frac.back() == '0') frac.pop_back();
+  return fmt::format("{}.{}s", ms / 1000, frac);
 }
 
 }  // namespace procpool

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <optional>
 
@@ -22,7 +23,8 @@ using json = nlohmann::json;
 
 namespace {
 
-const std::vector<std::string> kJobKeys = {"name", "cmd", "env", "cwd", "timeout", "retries"};
+const std::vector<std::string> kJobKeys = {"name",    "cmd",     "env",  "cwd",
+                                           "timeout", "retries", "needs"};
 const std::vector<std::string> kDefaultKeys = {"env", "cwd", "timeout", "retries"};
 
 size_t edit_distance(const std::string& a, const std::string& b) {
@@ -106,8 +108,8 @@ Millis read_timeout(const json& v, const Where& where) {
   if (v.is_number()) d = parse_duration(fmt::format("{}", v.get<double>()));
   if (v.is_string()) d = parse_duration(v.get<std::string>());
   if (!d || d->count() <= 0) {
-    where.fail(
-        fmt::format("\"timeout\" must be {}, greater than zero; got {}", kDurationForms, v.dump()));
+    where.fail(fmt::format("\"timeout\" must be {}, greater than zero (1ms at least); got {}",
+                           kDurationForms, v.dump()));
   }
   return *d;
 }
@@ -185,6 +187,18 @@ Job read_job(const json& v, size_t number, std::optional<size_t> line, const Def
   job.cwd = v.contains("cwd") ? read_cwd(v["cwd"], where) : defaults.cwd;
   job.timeout = v.contains("timeout") ? read_timeout(v["timeout"], where) : defaults.timeout;
   job.retries = v.contains("retries") ? read_retries(v["retries"], where) : defaults.retries;
+  job.limits = defaults.limits;
+  if (v.contains("needs")) {
+    const json& needs = v["needs"];
+    if (!needs.is_array())
+      where.fail("\"needs\" must be an array of job names; got " + needs.dump());
+    for (const auto& n : needs) {
+      if (!n.is_string() || n.get<std::string>().empty()) {
+        where.fail("\"needs\" items must be job names (strings); got " + n.dump());
+      }
+      job.needs.push_back(n.get<std::string>());
+    }
+  }
   if (job.name.empty()) job.name = job.command_text();
   return job;
 }
@@ -254,6 +268,58 @@ void check_unique_names(const std::vector<Job>& jobs, const std::string& source,
   }
 }
 
+// Every name in "needs" is a named job, and the graph has no cycle (reported as a -> b -> a).
+void check_dependencies(const std::vector<Job>& jobs, const std::string& source,
+                        const std::vector<bool>& named) {
+  std::map<std::string, size_t> index;
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    if (i < named.size() && named[i]) index[jobs[i].name] = i;
+  }
+  for (const Job& job : jobs) {
+    for (const auto& need : job.needs) {
+      if (!index.count(need)) {
+        throw InputError(fmt::format(
+            "{}: job {} (\"{}\") needs \"{}\", but no job has that name (needs refer to the "
+            "\"name\" of another job)",
+            source, job.id, job.name, need));
+      }
+      if (need == job.name) {
+        throw InputError(fmt::format("{}: job {} (\"{}\") needs itself", source, job.id, job.name));
+      }
+    }
+  }
+  // Depth-first search with colours; the grey path is the cycle when an edge reaches back to it.
+  // Iterative, with an explicit stack: a generated chain of 100,000 steps must not overflow.
+  enum Colour { kWhite, kGrey, kBlack };
+  std::vector<Colour> colour(jobs.size(), kWhite);
+  std::vector<std::pair<size_t, size_t>> path;  // (job, index of the next need to follow)
+  for (size_t root = 0; root < jobs.size(); ++root) {
+    if (colour[root] != kWhite) continue;
+    colour[root] = kGrey;
+    path.push_back({root, 0});
+    while (!path.empty()) {
+      auto& [i, next] = path.back();
+      if (next == jobs[i].needs.size()) {
+        colour[i] = kBlack;
+        path.pop_back();
+        continue;
+      }
+      size_t j = index[jobs[i].needs[next++]];
+      if (colour[j] == kGrey) {
+        std::string cycle;
+        auto from = std::find_if(path.begin(), path.end(), [&](auto& p) { return p.first == j; });
+        for (auto it = from; it != path.end(); ++it) cycle += jobs[it->first].name + " -> ";
+        throw InputError(
+            fmt::format("{}: the jobs' needs form a cycle: {}{}", source, cycle, jobs[j].name));
+      }
+      if (colour[j] == kWhite) {
+        colour[j] = kGrey;
+        path.push_back({j, 0});
+      }
+    }
+  }
+}
+
 }  // namespace
 
 std::vector<Job> parse_job_file(std::string_view text, const std::string& source,
@@ -305,7 +371,16 @@ std::vector<Job> parse_job_file(std::string_view text, const std::string& source
     }
   }
   check_unique_names(jobs, source, named);
+  check_dependencies(jobs, source, named);
   return jobs;
+}
+
+void apply_defaults(Job& job, const JobDefaults& defaults) {
+  job.env = defaults.env;
+  job.cwd = defaults.cwd;
+  job.timeout = defaults.timeout;
+  job.retries = defaults.retries;
+  job.limits = defaults.limits;
 }
 
 std::string read_input(const std::string& path) {

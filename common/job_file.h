@@ -25,7 +25,11 @@ struct JobDefaults {
   std::string cwd;                         // empty = procpool's own
   std::optional<Millis> timeout;           // per attempt
   int retries = 0;                         // extra attempts after a failure
+  Limits limits;                           // resource limits (command line only)
 };
+
+// Gives a job built from a streamed input (no job file) the command line's defaults.
+void apply_defaults(Job& job, const JobDefaults& defaults);
 
 // Parses `text`; `source` names it in messages ("jobs.json", "<stdin>"). Jobs get ids 1..N in
 // file order and a name (the command text when none is given).

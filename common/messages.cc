@@ -48,6 +48,7 @@ Task parse_run_frame(const json& f) {
   if (f.contains("mem")) t.limits.memory_bytes = field<uint64_t>(f, "mem");
   if (f.contains("cpu")) t.limits.cpu = Millis(field<int64_t>(f, "cpu"));
   if (f.contains("nice")) t.limits.nice = field<int>(f, "nice");
+  if (f.contains("slot")) t.slot = field<int>(f, "slot");
   return t;
 }
 

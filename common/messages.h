@@ -2,7 +2,7 @@
 //
 // worker -> coordinator: hello {v, pid, host}; start {id, pid}; out {id, s, d};
 //                        end {id, how, code, sig, err, t0, t1, dur, ut, st, rss}
-// coordinator -> worker: run {id, argv | sh, env, cwd, tmo, stop, mem, cpu, nice};
+// coordinator -> worker: run {id, argv | sh, env, cwd, tmo, stop, mem, cpu, nice, slot};
 //                        kill {id, now} (now: SIGKILL at once instead of the stop sequence)
 #pragma once
 
@@ -35,6 +35,7 @@ struct Task {
   std::optional<Millis> timeout;           // per attempt
   std::vector<StopStep> stop;              // how to stop the group on timeout or kill
   Limits limits;                           // rlimits and niceness for the job's process
+  int slot = 0;                            // the worker's slot (PROCPOOL_SLOT); 0 = unknown
 };
 
 json make_run_frame(const Job& job, const std::vector<StopStep>& stop);

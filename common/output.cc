@@ -38,6 +38,18 @@ void pwrite_all(int fd, std::string_view data, uint64_t offset) {
 
 }  // namespace
 
+Output& Output::operator=(Output&& other) noexcept {
+  if (this != &other) {
+    spill_bytes_ = other.spill_bytes_;
+    runs_ = std::exchange(other.runs_, {});
+    memory_ = std::exchange(other.memory_, {});
+    file_ = std::move(other.file_);
+    out_bytes_ = std::exchange(other.out_bytes_, 0);
+    err_bytes_ = std::exchange(other.err_bytes_, 0);
+  }
+  return *this;
+}
+
 void Output::append(Stream s, std::string_view bytes) {
   if (bytes.empty()) return;
   uint64_t at = out_bytes_ + err_bytes_;

@@ -21,8 +21,9 @@ class Output {
 
   Output() = default;
   explicit Output(size_t spill_bytes) : spill_bytes_(spill_bytes) {}
-  Output(Output&&) = default;
-  Output& operator=(Output&&) = default;
+  // Moves leave the source empty and usable (the totals must follow the bytes).
+  Output(Output&& other) noexcept { *this = std::move(other); }
+  Output& operator=(Output&& other) noexcept;
 
   void append(Stream s, std::string_view bytes);
   // Calls `fn` for each run of one stream, in arrival order, in pieces of bounded size.

@@ -68,6 +68,8 @@ struct ProcessPool::Entry {
 
 // One worker process and everything the manager knows of it.
 struct ProcessPool::WorkerProc {
+  int slot = 0;                  // 1..N, reused by its replacement ({%} in templates)
+  Clock::time_point started;     // when it was started, for the hello deadline
   pid_t pid = -1;                // the local process we started (the worker, ssh or srun)
   Fd to;                         // its stdin: frames to it
   Fd from;                       // its stdout: frames from it
@@ -125,10 +127,17 @@ class ProcessPool::Manager {
   bool ever_hello_ = false;         // some worker has started properly
   int failed_starts_ = 0;           // workers that died before hello
   std::string last_start_failure_;  // why the last of them died
+  Clock::time_point last_start_{};  // when the last job was dispatched
 };
 
 void ProcessPool::Manager::start_worker() {
   auto w = std::make_unique<WorkerProc>();
+  // The lowest slot no live worker holds, so slots stay 1..N across replacements.
+  for (w->slot = 1;; ++w->slot) {
+    bool taken = false;
+    for (const auto& other : workers_) taken = taken || other->slot == w->slot;
+    if (!taken) break;
+  }
   w->output = Output(pool_.options_.spill_bytes);
   Pipe to = make_pipe();
   Pipe from = make_pipe();
@@ -143,6 +152,7 @@ void ProcessPool::Manager::start_worker() {
   posix_spawnattr_init(&attr);
   posix_spawn_file_actions_adddup2(&actions, to.read.get(), 0);
   posix_spawn_file_actions_adddup2(&actions, from.write.get(), 1);
+  posix_spawn_file_actions_addclosefrom_np(&actions, 3);  // nothing we inherited leaks on
   sigset_t none, all;
   sigemptyset(&none);
   sigfillset(&all);
@@ -161,6 +171,7 @@ void ProcessPool::Manager::start_worker() {
   }
   w->to = std::move(to.write);
   w->from = std::move(from.read);
+  w->started = Clock::now();
   set_nonblocking(w->to.get());
   set_nonblocking(w->from.get());
   spdlog::debug("started worker {} ({})", w->pid, fmt::join(cmd, " "));
@@ -230,8 +241,9 @@ void ProcessPool::Manager::handle_frame(WorkerProc& w, const json& f) {
     if (d == f.end() || !d->is_binary()) throw ProtocolError("output frame without binary data");
     const auto& bytes = d->get_binary();
     auto stream = field<int>(f, "s") == 2 ? Stream::kStderr : Stream::kStdout;
-    w.output.append(stream,
-                    std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+    std::string_view piece(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    if (pool_.options_.on_output) pool_.options_.on_output(w.current->future.job(), stream, piece);
+    w.output.append(stream, piece);
   } else if (type == "end") {
     finish_attempt(w, f);
   } else if (type == "start") {
@@ -371,8 +383,10 @@ void ProcessPool::Manager::dispatch() {
     delayed_.erase(delayed_.begin());
   }
   for (auto it = due.rbegin(); it != due.rend(); ++it) pending_.push_front(std::move(*it));
+  Millis delay = pool_.options_.start_delay;
   for (auto& w : workers_) {
     if (!w->hello || w->current || w->retiring || !w->to) continue;
+    if (delay.count() && now < last_start_ + delay) break;
     while (!pending_.empty()) {
       Entry e = std::move(pending_.front());
       pending_.pop_front();
@@ -380,6 +394,8 @@ void ProcessPool::Manager::dispatch() {
       e.running = true;
       ++e.attempts;
       json run = make_run_frame(e.future.job(), pool_.options_.stop);
+      run["slot"] = w->slot;
+      last_start_ = now;
       if (spdlog::should_log(spdlog::level::debug)) {
         spdlog::debug("worker {} gets {}", w->remote_pid, run.dump());
       }
@@ -473,9 +489,19 @@ void ProcessPool::Manager::run() {
       fds.push_back({w->from.get(), POLLIN, 0});
       fds.push_back({w->wbuf.empty() || !w->to ? -1 : w->to.get(), POLLOUT, 0});
     }
+    std::optional<Clock::time_point> wake_at;
+    if (!delayed_.empty()) wake_at = delayed_.begin()->first;
+    for (const auto& w : workers_) {
+      auto deadline = w->started + pool_.options_.start_timeout;
+      if (!w->hello && (!wake_at || deadline < *wake_at)) wake_at = deadline;
+    }
+    if (pool_.options_.start_delay.count() && !pending_.empty()) {
+      auto next_start = last_start_ + pool_.options_.start_delay;
+      if (!wake_at || next_start < *wake_at) wake_at = next_start;
+    }
     int timeout_ms = -1;
-    if (!delayed_.empty()) {
-      auto left = std::chrono::ceil<Millis>(delayed_.begin()->first - Clock::now()).count();
+    if (wake_at) {
+      auto left = std::chrono::ceil<Millis>(*wake_at - Clock::now()).count();
       timeout_ms = static_cast<int>(std::clamp<int64_t>(left, 0, 3'600'000));
     }
     if (::poll(fds.data(), fds.size(), timeout_ms) < 0) {
@@ -511,6 +537,9 @@ void ProcessPool::Manager::run() {
         }
       } catch (const ProtocolError& e) {
         lost = std::string("sent a malformed frame (") + e.what() + ")";
+      }
+      if (lost.empty() && !w.hello && Clock::now() >= w.started + pool_.options_.start_timeout) {
+        lost = "did not start within " + format_duration(pool_.options_.start_timeout);
       }
       if (!lost.empty()) {
         lose_worker(i, lost == "-" ? "" : lost);

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -28,6 +29,12 @@ struct PoolOptions {
   // Which endings use up a retry (a job that could not start is never retried).
   std::vector<Status> retry_on = {Status::kFailed, Status::kTimeout, Status::kCrashed};
   Millis retry_delay{0};  // before the first retry; doubled for each one after
+  Millis start_delay{0};  // at least this long between two job starts (--delay)
+  // A worker that has not said hello by then is given up (a hung ssh, a wrong binary).
+  Millis start_timeout{30'000};
+  // Called on the manager thread with each piece of output as it arrives (for live output);
+  // the piece is also kept in the job's Result. Must be quick and must not call into the pool.
+  std::function<void(const Job&, Stream, std::string_view)> on_output;
 };
 
 // CPUs this process may run on (the affinity mask, not just the machine's count).

@@ -119,6 +119,10 @@ pid_t fork_exec(const char* program, char* const* argv, char* const* envp, const
     int err = 0;
     if (::dup2(devnull.get(), 0) < 0 || ::dup2(out_w, 1) < 0 || ::dup2(err_w, 2) < 0) err = errno;
     if (!err && cwd && ::chdir(cwd) != 0) err = errno;
+    // Everything above 2 but the report pipe, which exec closes itself (close-on-exec).
+    int report_fd = report.write.get();
+    if (!err && report_fd > 3) ::close_range(3, static_cast<unsigned>(report_fd) - 1, 0);
+    if (!err) ::close_range(static_cast<unsigned>(report_fd) + 1, ~0U, 0);
     if (!err && task.limits.memory_bytes && ::setrlimit(RLIMIT_AS, &mem) != 0) err = errno;
     if (!err && task.limits.cpu && ::setrlimit(RLIMIT_CPU, &cpu) != 0) err = errno;
     if (!err && task.limits.nice) {
@@ -196,6 +200,9 @@ Spawned spawn_task(const Task& task) {
     check(posix_spawn_file_actions_addchdir_np(&sa.actions, task.cwd.c_str()),
           "posix_spawn_file_actions_addchdir_np");
   }
+  // Descriptors someone leaked into procpool without close-on-exec stop here: a job sees 0, 1, 2.
+  check(posix_spawn_file_actions_addclosefrom_np(&sa.actions, 3),
+        "posix_spawn_file_actions_addclosefrom_np");
 
   pid_t pid;
   int rc = posix_spawn(&pid, program.c_str(), &sa.actions, &sa.attr, argv.data(), env);

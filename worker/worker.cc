@@ -87,12 +87,19 @@ class Worker {
   std::deque<Task> queue_;      // tasks received and not yet started
   std::optional<Running> job_;  // the job running now
   bool input_closed_ = false;   // the coordinator closed our stdin (or is gone)
+  int slot_ = 0;                // our slot as last told, exported as PROCPOOL_SLOT
 };
 
 void Worker::handle_frame(const json& f) {
   std::string type = field<std::string>(f, "t");
   if (type == "run") {
-    queue_.push_back(parse_run_frame(f));
+    Task task = parse_run_frame(f);
+    if (task.slot > 0 && task.slot != slot_) {
+      // In our own environment, so jobs inherit it without a per-job environment copy.
+      slot_ = task.slot;
+      ::setenv("PROCPOOL_SLOT", std::to_string(slot_).c_str(), 1);
+    }
+    queue_.push_back(std::move(task));
   } else if (type == "kill") {
     uint64_t id = field<uint64_t>(f, "id");
     if (job_ && job_->task.id == id) {

@@ -1,0 +1,65 @@
+#include "cli/line_writer.h"
+
+#include <unistd.h>
+
+#include "common/fd.h"
+
+namespace procpool {
+
+std::mutex& output_mutex() {
+  static std::mutex mu;
+  return mu;
+}
+
+bool write_prefixed(int fd, std::string_view prefix, std::string_view bytes, bool& at_line_start) {
+  if (prefix.empty()) return write_all(fd, bytes);
+  std::string out;
+  out.reserve(bytes.size() + prefix.size() * 4);
+  for (char c : bytes) {
+    if (at_line_start) out.append(prefix);
+    out.push_back(c);
+    at_line_start = c == '\n';
+  }
+  return write_all(fd, out);
+}
+
+namespace {
+int fd_of(Stream s) {
+  return s == Stream::kStdout ? STDOUT_FILENO : STDERR_FILENO;
+}
+}  // namespace
+
+bool LiveLines::write_line(const Job& job, Stream s, std::string_view line) {
+  std::string text = tag_ ? job.name + "\t" : std::string();
+  text.append(line);
+  std::lock_guard lock(output_mutex());
+  return write_all(fd_of(s), text);
+}
+
+void LiveLines::add(const Job& job, Stream s, std::string_view bytes) {
+  std::lock_guard lock(mu_);
+  std::string& part = partial_[{job.id, static_cast<int>(s)}];
+  size_t start = 0;
+  for (size_t nl = bytes.find('\n'); nl != std::string_view::npos; nl = bytes.find('\n', start)) {
+    std::string line = std::move(part);
+    part.clear();
+    line.append(bytes.substr(start, nl + 1 - start));
+    if (!write_line(job, s, line)) reader_left_ = true;
+    start = nl + 1;
+  }
+  part.append(bytes.substr(start));
+}
+
+void LiveLines::finish(const Job& job) {
+  std::lock_guard lock(mu_);
+  for (int s : {1, 2}) {
+    auto it = partial_.find({job.id, s});
+    if (it == partial_.end()) continue;
+    if (!it->second.empty() && !write_line(job, static_cast<Stream>(s), it->second)) {
+      reader_left_ = true;
+    }
+    partial_.erase(it);
+  }
+}
+
+}  // namespace procpool

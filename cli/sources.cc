@@ -1,0 +1,247 @@
+#include "cli/sources.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "cli/template.h"
+#include "common/job_file.h"
+
+namespace procpool {
+
+namespace {
+
+class VectorSource : public JobSource {
+ public:
+  explicit VectorSource(std::vector<Job> jobs) : jobs_(std::move(jobs)) {}
+  std::optional<Job> next() override {
+    if (at_ >= jobs_.size()) return std::nullopt;
+    return std::move(jobs_[at_++]);
+  }
+  bool drainable() const override { return true; }
+  std::optional<uint64_t> size() const override { return jobs_.size(); }
+
+ private:
+  std::vector<Job> jobs_;
+  size_t at_ = 0;
+};
+
+class LinesSource : public JobSource {
+ public:
+  LinesSource(Fd fd, JobDefaults defaults)
+      : reader_(std::move(fd), '\n'), defaults_(std::move(defaults)) {}
+  std::optional<Job> next() override {
+    while (auto line = reader_.next()) {
+      if (!line->empty() && line->back() == '\r') line->pop_back();
+      if (line->find_first_not_of(" \t") == std::string::npos) continue;
+      Job job;
+      apply_defaults(job, defaults_);
+      job.id = ++count_;
+      job.shell = *line;
+      job.name = *line;
+      return job;
+    }
+    return std::nullopt;
+  }
+  bool drainable() const override { return reader_.is_regular_file(); }
+  void interrupt() override { reader_.interrupt(); }
+
+ private:
+  RecordReader reader_;
+  JobDefaults defaults_;
+  uint64_t count_ = 0;
+};
+
+// Walks the cartesian product of the sources, the first source varying slowest (as GNU
+// parallel). Only a lone source is streamed; with several, all but none are needed in memory,
+// so every source is read up front.
+class MapSource : public JobSource {
+ public:
+  MapSource(MapInputs in, JobDefaults defaults)
+      : in_(std::move(in)), defaults_(std::move(defaults)) {
+    size_t sources = in_.args.size() + in_.files.size();
+    if (sources == 0) {
+      stream_.emplace(open_input("-"), in_.sep);
+      return;
+    }
+    // Rebuild the sources in command-line order: ::: lists and :::: files interleaved.
+    std::vector<std::vector<std::string>> ordered(sources);
+    std::vector<bool> is_file(sources, false);
+    for (const auto& [pos, path] : in_.files) is_file[pos] = true;
+    size_t next_args = 0;
+    for (size_t i = 0; i < sources; ++i) {
+      if (!is_file[i]) ordered[i] = std::move(in_.args[next_args++]);
+    }
+    if (sources == 1 && is_file[0]) {
+      stream_.emplace(open_input(in_.files[0].second), in_.sep);
+      streamed_file_ = in_.files[0].second != "-";
+      return;
+    }
+    for (const auto& [pos, path] : in_.files) {
+      RecordReader r(open_input(path), in_.sep);
+      while (auto rec = r.next()) ordered[pos].push_back(std::move(*rec));
+    }
+    sources_ = std::move(ordered);
+    for (const auto& s : sources_) empty_ = empty_ || s.empty();
+    odometer_.assign(sources_.size(), 0);
+  }
+
+  std::optional<Job> next() override {
+    std::vector<std::string> values;
+    if (stream_) {
+      auto rec = stream_->next();
+      if (!rec) return std::nullopt;
+      values.push_back(std::move(*rec));
+    } else {
+      if (empty_ || done_) return std::nullopt;
+      for (size_t i = 0; i < sources_.size(); ++i) values.push_back(sources_[i][odometer_[i]]);
+      advance();
+    }
+    Job job;
+    apply_defaults(job, defaults_);
+    job.id = ++count_;
+    try {
+      job.shell = expand_template(in_.tmpl, values, job.id);
+    } catch (const std::invalid_argument& e) {
+      throw InputError(std::string("procpool map: ") + e.what());
+    }
+    // Named by its input, as GNU parallel's --tag does: what varies is what identifies it.
+    for (const auto& v : values) job.name += (job.name.empty() ? "" : " ") + v;
+    return job;
+  }
+  bool drainable() const override { return !stream_ || streamed_file_; }
+  std::optional<uint64_t> size() const override {
+    if (stream_) return std::nullopt;
+    uint64_t n = 1;
+    for (const auto& s : sources_) n *= s.size();
+    return n;
+  }
+  void interrupt() override {
+    if (stream_) stream_->interrupt();
+  }
+
+ private:
+  void advance() {
+    for (size_t i = sources_.size(); i-- > 0;) {
+      if (++odometer_[i] < sources_[i].size()) return;
+      odometer_[i] = 0;
+    }
+    done_ = true;
+  }
+
+  MapInputs in_;
+  JobDefaults defaults_;
+  std::optional<RecordReader> stream_;             // a lone source, read as it comes
+  bool streamed_file_ = false;                     // ... and it is a named file
+  std::vector<std::vector<std::string>> sources_;  // all sources, when several
+  std::vector<size_t> odometer_;                   // current combination
+  bool empty_ = false, done_ = false;
+  uint64_t count_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<JobSource> job_file_source(std::vector<Job> jobs) {
+  return std::make_unique<VectorSource>(std::move(jobs));
+}
+
+Fd open_input(const std::string& path) {
+  if (path == "-") return Fd(::fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3));
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) throw InputError(fmt::format("cannot read '{}': {}", path, std::strerror(errno)));
+  return fd;
+}
+
+RecordReader::RecordReader(Fd fd, char sep) : fd_(std::move(fd)), sep_(sep), stop_(make_pipe()) {}
+
+void RecordReader::interrupt() {
+  char one = 1;
+  ssize_t ignored = ::write(stop_.write.get(), &one, 1);
+  (void)ignored;
+}
+
+std::optional<std::string> RecordReader::next() {
+  for (;;) {
+    size_t at = buf_.find(sep_, pos_);
+    if (at != std::string::npos) {
+      std::string rec = buf_.substr(pos_, at - pos_);
+      pos_ = at + 1;
+      return rec;
+    }
+    if (eof_) {
+      if (pos_ >= buf_.size()) return std::nullopt;
+      std::string rec = buf_.substr(pos_);
+      pos_ = buf_.size();
+      return rec;
+    }
+    buf_.erase(0, pos_);
+    pos_ = 0;
+    pollfd fds[2] = {{fd_.get(), POLLIN, 0}, {stop_.read.get(), POLLIN, 0}};
+    if (::poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      throw_errno("poll (reading input)");
+    }
+    if (fds[1].revents) return std::nullopt;  // interrupted: the batch is stopping
+    char chunk[65536];
+    ssize_t n = ::read(fd_.get(), chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw InputError(std::string("cannot read input: ") + std::strerror(errno));
+    if (n == 0) eof_ = true;
+    buf_.append(chunk, static_cast<size_t>(n > 0 ? n : 0));
+  }
+}
+
+bool RecordReader::is_regular_file() const {
+  struct stat st;
+  return ::fstat(fd_.get(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+std::unique_ptr<JobSource> lines_source(const std::string& path, const JobDefaults& defaults) {
+  return std::make_unique<LinesSource>(open_input(path), defaults);
+}
+
+MapInputs parse_map_words(const std::vector<std::string>& words, char sep) {
+  MapInputs in;
+  in.sep = sep;
+  size_t i = 0;
+  for (; i < words.size() && words[i] != ":::" && words[i] != "::::"; ++i) {
+    if (!in.tmpl.empty()) in.tmpl += ' ';
+    in.tmpl += words[i];
+  }
+  if (in.tmpl.empty()) {
+    throw InputError("procpool map: no command template; try procpool map 'gzip {}' ::: *.log");
+  }
+  size_t position = 0;
+  while (i < words.size()) {
+    bool files = words[i] == "::::";
+    ++i;
+    size_t start = i;
+    for (; i < words.size() && words[i] != ":::" && words[i] != "::::"; ++i) {
+      if (files) {
+        in.files.emplace_back(position++, words[i]);
+      }
+    }
+    if (!files) {
+      in.args.emplace_back(words.begin() + static_cast<std::ptrdiff_t>(start),
+                           words.begin() + static_cast<std::ptrdiff_t>(i));
+      ++position;
+    }
+    if (start == i) {
+      throw InputError(fmt::format("procpool map: '{}' is followed by nothing; give {} after it",
+                                   files ? "::::" : ":::", files ? "file names" : "arguments"));
+    }
+  }
+  return in;
+}
+
+std::unique_ptr<JobSource> map_source(MapInputs inputs, const JobDefaults& defaults) {
+  return std::make_unique<MapSource>(std::move(inputs), defaults);
+}
+
+}  // namespace procpool
