@@ -1,0 +1,246 @@
+// Output: arrival order of both streams, merging of runs, spilling to a file, raw bytes.
+#include "common/output.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/job.h"
+
+namespace procpool {
+namespace {
+
+using Piece = std::pair<Stream, std::string>;
+
+// What for_each hands out, with consecutive pieces of one stream joined (a long run may come in
+// several bounded pieces).
+std::vector<Piece> runs_of(const Output& out) {
+  std::vector<Piece> runs;
+  out.for_each([&](Stream s, std::string_view bytes) {
+    EXPECT_FALSE(bytes.empty()) << "for_each handed out an empty piece";
+    if (!runs.empty() && runs.back().first == s) {
+      runs.back().second.append(bytes);
+    } else {
+      runs.emplace_back(s, std::string(bytes));
+    }
+  });
+  return runs;
+}
+
+// What for_each hands out, piece by piece, unmerged.
+std::vector<Piece> pieces_of(const Output& out) {
+  std::vector<Piece> pieces;
+  out.for_each(
+      [&](Stream s, std::string_view bytes) { pieces.emplace_back(s, std::string(bytes)); });
+  return pieces;
+}
+
+std::string all_bytes() {
+  std::string s;
+  for (int i = 0; i < 256; ++i) s.push_back(static_cast<char>(i));
+  return s;
+}
+
+// The same interleaving fed to any Output.
+void feed_interleaved(Output& out) {
+  out.append(Stream::kStdout, "compiling a\n");
+  out.append(Stream::kStdout, "compiling b\n");
+  out.append(Stream::kStderr, "warning: b\n");
+  out.append(Stream::kStdout, "linking\n");
+  out.append(Stream::kStderr, "error: ld\n");
+  out.append(Stream::kStderr, "collect2\n");
+  out.append(Stream::kStdout, "");  // empty appends change nothing
+  out.append(Stream::kStdout, "done\n");
+}
+
+const std::vector<Piece> kInterleavedRuns = {
+    {Stream::kStdout, "compiling a\ncompiling b\n"},
+    {Stream::kStderr, "warning: b\n"},
+    {Stream::kStdout, "linking\n"},
+    {Stream::kStderr, "error: ld\ncollect2\n"},
+    {Stream::kStdout, "done\n"},
+};
+
+TEST(Output, StartsEmpty) {
+  Output out;
+  EXPECT_TRUE(out.empty());
+  EXPECT_FALSE(out.spilled());
+  EXPECT_EQ(out.size(Stream::kStdout), 0u);
+  EXPECT_EQ(out.size(Stream::kStderr), 0u);
+  EXPECT_EQ(out.text(Stream::kStdout), "");
+  EXPECT_TRUE(pieces_of(out).empty());
+}
+
+TEST(Output, EmptyAppendStaysEmpty) {
+  Output out;
+  out.append(Stream::kStderr, "");
+  EXPECT_TRUE(out.empty());
+  EXPECT_TRUE(pieces_of(out).empty());
+}
+
+TEST(Output, ArrivalOrderKeptAndAdjacentRunsMerged) {
+  Output out;
+  feed_interleaved(out);
+  EXPECT_FALSE(out.spilled());
+  // In memory every run is one piece: adjacent appends of one stream were merged.
+  EXPECT_EQ(pieces_of(out), kInterleavedRuns);
+}
+
+TEST(Output, TextAndSizePerStream) {
+  Output out;
+  feed_interleaved(out);
+  EXPECT_EQ(out.text(Stream::kStdout), "compiling a\ncompiling b\nlinking\ndone\n");
+  EXPECT_EQ(out.text(Stream::kStderr), "warning: b\nerror: ld\ncollect2\n");
+  EXPECT_EQ(out.size(Stream::kStdout), out.text(Stream::kStdout).size());
+  EXPECT_EQ(out.size(Stream::kStderr), out.text(Stream::kStderr).size());
+  EXPECT_FALSE(out.empty());
+}
+
+TEST(Output, OnlyStderr) {
+  Output out;
+  out.append(Stream::kStderr, "oops");
+  EXPECT_FALSE(out.empty());
+  EXPECT_EQ(out.text(Stream::kStdout), "");
+  EXPECT_EQ(out.text(Stream::kStderr), "oops");
+  EXPECT_EQ(pieces_of(out), (std::vector<Piece>{{Stream::kStderr, "oops"}}));
+}
+
+TEST(Output, SpillingGivesIdenticalResults) {
+  Output memory;  // default threshold: stays in memory
+  Output spilling(16);
+  feed_interleaved(memory);
+  feed_interleaved(spilling);
+  EXPECT_FALSE(memory.spilled());
+  EXPECT_TRUE(spilling.spilled());
+  EXPECT_EQ(runs_of(spilling), kInterleavedRuns);
+  EXPECT_EQ(runs_of(spilling), runs_of(memory));
+  EXPECT_EQ(spilling.text(Stream::kStdout), memory.text(Stream::kStdout));
+  EXPECT_EQ(spilling.text(Stream::kStderr), memory.text(Stream::kStderr));
+  EXPECT_EQ(spilling.size(Stream::kStdout), memory.size(Stream::kStdout));
+  EXPECT_EQ(spilling.size(Stream::kStderr), memory.size(Stream::kStderr));
+}
+
+TEST(Output, SpillsOnlyPastTheThreshold) {
+  Output out(16);
+  out.append(Stream::kStdout, std::string(16, 'a'));
+  EXPECT_FALSE(out.spilled());  // exactly at the threshold still fits
+  out.append(Stream::kStderr, "b");
+  EXPECT_TRUE(out.spilled());
+  out.append(Stream::kStdout, "c");  // appended straight to the file
+  EXPECT_EQ(runs_of(out), (std::vector<Piece>{{Stream::kStdout, std::string(16, 'a')},
+                                              {Stream::kStderr, "b"},
+                                              {Stream::kStdout, "c"}}));
+}
+
+TEST(Output, SpilledLargeRunsComeBackWhole) {
+  // Runs far bigger than any internal read size, so for_each has to hand them out in pieces.
+  Output spilling(16);
+  Output memory;
+  std::string big_out, big_err;
+  for (int i = 0; i < 300'000; ++i) big_out.push_back(static_cast<char>('a' + i % 26));
+  for (int i = 0; i < 200'000; ++i) big_err.push_back(static_cast<char>(i % 251));
+  for (Output* o : {&spilling, &memory}) {
+    o->append(Stream::kStdout, big_out.substr(0, 100'000));
+    o->append(Stream::kStdout, big_out.substr(100'000));
+    o->append(Stream::kStderr, big_err);
+    o->append(Stream::kStdout, "end");
+  }
+  ASSERT_TRUE(spilling.spilled());
+  ASSERT_FALSE(memory.spilled());
+  std::vector<Piece> expected = {
+      {Stream::kStdout, big_out}, {Stream::kStderr, big_err}, {Stream::kStdout, "end"}};
+  EXPECT_TRUE(runs_of(spilling) == expected);
+  EXPECT_TRUE(runs_of(memory) == expected);
+  EXPECT_TRUE(spilling.text(Stream::kStdout) == big_out + "end");
+  EXPECT_TRUE(spilling.text(Stream::kStderr) == big_err);
+}
+
+TEST(Output, BinaryBytesIncludingNulSurvive) {
+  std::string bytes = all_bytes();
+  bytes += std::string("\0\0\xff\0", 4);
+  for (size_t threshold : {Output::kDefaultSpillBytes, size_t{16}}) {
+    Output out(threshold);
+    out.append(Stream::kStdout, bytes);
+    out.append(Stream::kStderr, std::string_view("\0", 1));
+    out.append(Stream::kStdout, bytes);
+    EXPECT_EQ(out.spilled(), threshold == 16);
+    EXPECT_EQ(out.size(Stream::kStdout), 2 * bytes.size());
+    EXPECT_TRUE(out.text(Stream::kStdout) == bytes + bytes) << "threshold " << threshold;
+    EXPECT_EQ(out.text(Stream::kStderr), std::string(1, '\0'));
+    EXPECT_EQ(runs_of(out), (std::vector<Piece>{{Stream::kStdout, bytes},
+                                                {Stream::kStderr, std::string(1, '\0')},
+                                                {Stream::kStdout, bytes}}));
+  }
+}
+
+TEST(Output, MoveConstructKeepsEverything) {
+  for (size_t threshold : {Output::kDefaultSpillBytes, size_t{16}}) {
+    Output src(threshold);
+    feed_interleaved(src);
+    bool was_spilled = src.spilled();
+    Output dst(std::move(src));
+    EXPECT_EQ(dst.spilled(), was_spilled);
+    EXPECT_EQ(runs_of(dst), kInterleavedRuns) << "threshold " << threshold;
+    EXPECT_EQ(dst.text(Stream::kStderr), "warning: b\nerror: ld\ncollect2\n");
+    // The moved-to capture keeps working, with the threshold it was made with.
+    dst.append(Stream::kStderr, "more");
+    EXPECT_EQ(dst.text(Stream::kStderr), "warning: b\nerror: ld\ncollect2\nmore");
+  }
+}
+
+TEST(Output, MoveAssignReplacesTheTarget) {
+  Output spilled(16);
+  feed_interleaved(spilled);
+  ASSERT_TRUE(spilled.spilled());
+  Output target(16);
+  target.append(Stream::kStdout, std::string(100, 'q'));
+  ASSERT_TRUE(target.spilled());
+  target = std::move(spilled);
+  EXPECT_TRUE(target.spilled());
+  EXPECT_EQ(runs_of(target), kInterleavedRuns);
+
+  Output in_memory;
+  in_memory.append(Stream::kStdout, "small");
+  target = std::move(in_memory);
+  EXPECT_FALSE(target.spilled());
+  EXPECT_EQ(runs_of(target), (std::vector<Piece>{{Stream::kStdout, "small"}}));
+}
+
+TEST(Output, MovedFromStaysConsistent) {
+  // A moved-from capture must still be a valid one: its sizes agree with what it holds, and
+  // reusing it starts afresh.
+  for (size_t threshold : {Output::kDefaultSpillBytes, size_t{16}}) {
+    Output src(threshold);
+    feed_interleaved(src);
+    Output dst(std::move(src));
+    EXPECT_EQ(src.size(Stream::kStdout), src.text(Stream::kStdout).size()) << threshold;
+    EXPECT_EQ(src.size(Stream::kStderr), src.text(Stream::kStderr).size()) << threshold;
+    EXPECT_EQ(src.empty(), pieces_of(src).empty()) << threshold;
+    src.append(Stream::kStdout, "x");
+    EXPECT_EQ(src.text(Stream::kStdout), "x");
+    EXPECT_EQ(src.size(Stream::kStdout), 1u) << threshold;
+  }
+  // Reused until it spills: bytes written after the spill must land where they are read back.
+  Output src(16);
+  feed_interleaved(src);
+  Output dst(std::move(src));
+  src.append(Stream::kStdout, std::string(20, 'a'));
+  src.append(Stream::kStdout, "tail");
+  EXPECT_TRUE(src.spilled());
+  EXPECT_EQ(src.text(Stream::kStdout), std::string(20, 'a') + "tail");
+}
+
+TEST(Output, TravelsInsideAResult) {
+  // Result owns its Output and is moved around by the pool.
+  Result r;
+  r.output = Output(16);
+  feed_interleaved(r.output);
+  Result moved = std::move(r);
+  EXPECT_TRUE(moved.output.spilled());
+  EXPECT_EQ(runs_of(moved.output), kInterleavedRuns);
+}
+
+}  // namespace
+}  // namespace procpool
