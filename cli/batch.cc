@@ -182,6 +182,7 @@ BatchOutcome Batch::run(JobSource& source) {
   while (std::optional<Future> next = next_completed()) {
     const Future& f = *next;
     outcome_.summary.add(f.result());
+    for (Recorder* r : recorders_) r->job(f);
 
     if (settings_.keep_order) {
       reorder_.emplace(f.job().id, f);

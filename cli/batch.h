@@ -34,8 +34,12 @@ struct BatchOutcome {
 
 class Batch {
  public:
-  Batch(ProcessPool& pool, Printer& printer, BatchSettings settings)
-      : pool_(pool), printer_(printer), settings_(std::move(settings)) {}
+  Batch(ProcessPool& pool, Printer& printer, std::vector<Recorder*> recorders,
+        BatchSettings settings)
+      : pool_(pool),
+        printer_(printer),
+        recorders_(std::move(recorders)),
+        settings_(std::move(settings)) {}
   BatchOutcome run(JobSource& source);
   // Stops the batch: `now` stops running jobs too. Safe from any thread.
   void stop(bool now, bool kill_now = false);
@@ -56,6 +60,7 @@ class Batch {
 
   ProcessPool& pool_;
   Printer& printer_;
+  std::vector<Recorder*> recorders_;  // told of every job as it is handled
   BatchSettings settings_;
   BatchOutcome outcome_;
   std::atomic<bool> reader_left_{false};

@@ -33,6 +33,18 @@ class Printer {
   virtual bool summary(const Summary& s) = 0;
 };
 
+// Records every finished job somewhere besides the printer (JUnit, job log, journal, results
+// folder, trace, report). Files are opened when the recorder is made, before anything runs, so
+// a path that cannot be written is a usage error, not a lost result at the end.
+class Recorder {
+ public:
+  virtual ~Recorder() = default;
+  // Each finished job, in completion order, on the main thread, as soon as it is handled.
+  virtual void job(const Future& f) = 0;
+  // Once at the end, also after a halt or a signal: write what is left and close.
+  virtual void finish(const Summary& s) = 0;
+};
+
 // "2026-11-22T04:56:35.123Z"
 std::string iso_time(int64_t wall_us);
 
