@@ -91,7 +91,9 @@ void Batch::feed(JobSource& source) {
       if (stopping_ && !source.drainable()) break;
       admit(std::move(*job));
     }
-  } catch (const InputError& e) {
+  } catch (const std::exception& e) {
+    // Bad input midway (InputError), or the input could not be read at all: what was read
+    // still runs to the end and is reported; nothing more is read.
     std::lock_guard lock(mu_);
     outcome_.input_error = e.what();
     stop_locked(/*now=*/false, false);
@@ -152,7 +154,14 @@ void Batch::stop(bool now, bool kill_now) {
 
 void Batch::report(const Future& f) {
   if (outcome_.reader_left) return;
-  if (!printer_.job(f)) {
+  bool written = false;
+  try {
+    written = printer_.job(f);
+  } catch (const std::exception& e) {
+    // stdout closed (EBADF), a full disk behind a redirection: the same as a reader gone.
+    spdlog::error("cannot write the output of job '{}': {}", f.job().name, e.what());
+  }
+  if (!written) {
     outcome_.reader_left = true;
     stop(/*now=*/true);
   }
@@ -182,7 +191,13 @@ BatchOutcome Batch::run(JobSource& source) {
   while (std::optional<Future> next = next_completed()) {
     const Future& f = *next;
     outcome_.summary.add(f.result());
-    for (Recorder* r : recorders_) r->job(f);
+    for (Recorder* r : recorders_) {
+      try {
+        r->job(f);
+      } catch (const std::exception& e) {
+        spdlog::error("cannot record job '{}': {}", f.job().name, e.what());
+      }
+    }
 
     if (settings_.keep_order) {
       reorder_.emplace(f.job().id, f);

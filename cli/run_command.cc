@@ -205,12 +205,20 @@ int run_batch(const RunOptions& options) {
   for (auto& r : recorders) recorder_ptrs.push_back(r.get());
   Batch batch(pool, *printer, recorder_ptrs, settings);
   live_batch = &batch;
+  // A signal that arrived while the pool was starting had no batch to stop yet.
+  if (signals.stopped_by()) batch.stop(/*now=*/true);
   BatchOutcome outcome = batch.run(*source);
   live_batch = nullptr;
   pool.shutdown(/*wait=*/true);
 
   outcome.summary.wall_s = std::chrono::duration<double>(Clock::now() - started).count();
-  for (auto& r : recorders) r->finish(outcome.summary);
+  for (auto& r : recorders) {
+    try {
+      r->finish(outcome.summary);
+    } catch (const std::exception& e) {
+      spdlog::error("{}", e.what());
+    }
+  }
   if (!outcome.reader_left && !printer->summary(outcome.summary)) outcome.reader_left = true;
   if (!outcome.input_error.empty()) {
     spdlog::error("{} (jobs read before it ran; the rest was not read)", outcome.input_error);
