@@ -45,7 +45,7 @@ void Batch::submit(Job job) {
   }
 }
 
-void Batch::finish_without_running(Job job, Status s, std::string why) {
+void Batch::finish_without_running(Job job, Status s, std::string why, bool resumed) {
   ++created_;
   Future f(std::move(job));
   if (s == Status::kCancelled) {
@@ -55,6 +55,7 @@ void Batch::finish_without_running(Job job, Status s, std::string why) {
     Result r;
     r.status = s;
     r.error = std::move(why);
+    r.resumed = resumed;
     f.set_result(std::move(r));
   }
   completed_.push_back(f);
@@ -65,6 +66,12 @@ void Batch::admit(Job job) {
   if (stopping_) {
     finish_without_running(std::move(job), Status::kCancelled, "");
     return;
+  }
+  if (settings_.already_done) {
+    if (std::optional<std::string> why = settings_.already_done(job)) {
+      finish_without_running(std::move(job), Status::kSkipped, std::move(*why), /*resumed=*/true);
+      return;
+    }
   }
   for (const auto& need : job.needs) {
     auto it = finished_.find(need);
@@ -106,7 +113,8 @@ void Batch::feed(JobSource& source) {
 }
 
 void Batch::release_dependents(const Future& f) {
-  finished_[f.job().name] = f.result().status;
+  // A job --resume skipped succeeded before: what needs it may run.
+  finished_[f.job().name] = f.result().resumed ? Status::kOk : f.result().status;
   if (held_.empty()) return;
   std::vector<Job> ready;
   for (auto it = held_.begin(); it != held_.end();) {
@@ -190,7 +198,7 @@ BatchOutcome Batch::run(JobSource& source) {
   std::thread feeder([&] { feed(source); });
   while (std::optional<Future> next = next_completed()) {
     const Future& f = *next;
-    outcome_.summary.add(f.result());
+    outcome_.summary.add(f.job(), f.result());
     for (Recorder* r : recorders_) {
       try {
         r->job(f);

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -23,6 +24,9 @@ struct BatchSettings {
   std::string halt_text;    // the flag as typed, for the log line
   bool keep_order = false;  // -k: report in input order
   size_t window = 0;        // streamed sources: jobs read but not yet reported, at most
+  // --resume: why a job need not run (it already succeeded), or nullopt to run it. Called
+  // from the feeder thread as each job is admitted.
+  std::function<std::optional<std::string>(const Job&)> already_done;
 };
 
 struct BatchOutcome {
@@ -50,7 +54,8 @@ class Batch {
   void feed(JobSource& source);
   void admit(Job job);   // submit, hold, or skip; under mu_
   void submit(Job job);  // under mu_
-  void finish_without_running(Job job, Status s, std::string why);  // under mu_
+  void finish_without_running(Job job, Status s, std::string why,
+                              bool resumed = false);  // under mu_
   void on_done(const Future& f);                                    // from any thread
   void release_dependents(const Future& f);                         // main thread, under mu_
   void report(const Future& f);                                     // main thread

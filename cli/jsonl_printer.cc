@@ -33,6 +33,7 @@ json job_record(const Job& job, const Result& r) {
               {"worker", r.worker_pid ? json(r.worker_pid) : json(nullptr)},
               {"host", r.host.empty() ? json(nullptr) : json(r.host)}};
   if (!r.error.empty()) rec["error"] = r.error;
+  if (r.resumed) rec["resumed"] = true;
   return rec;
 }
 
@@ -59,7 +60,7 @@ bool JsonlPrinter::summary(const Summary& s) {
   json rec = {{"type", "summary"},  {"total", s.total()},       {"ok", s.ok},
               {"failed", s.failed}, {"timeout", s.timeout},     {"crashed", s.crashed},
               {"error", s.error},   {"cancelled", s.cancelled}, {"skipped", s.skipped},
-              {"flaky", s.flaky},   {"duration", s.wall_s}};
+              {"flaky", s.flaky},   {"resumed", s.resumed}, {"duration", s.wall_s}};
   return write_all(STDOUT_FILENO, dump(rec) + "\n");
 }
 

@@ -44,6 +44,16 @@ void add_common_options(CLI::App* cmd, procpool::RunOptions& run) {
   cmd->add_flag("--line-buffer", run.line_buffer,
                 "print output lines as they arrive (whole lines), not one block per job")
       ->group(output);
+  cmd->add_option("--ci", run.ci,
+                  "fold each job's block in the CI log: auto (GitHub or GitLab when their "
+                  "variables say so; the default), github, gitlab, plain")
+      ->group(output);
+  cmd->add_flag("--progress", run.progress,
+                "a periodic status line even when stderr is not a terminal (on a terminal it "
+                "is always shown)")
+      ->group(output);
+  cmd->add_option("--color", run.color, "colour headers: auto (the default), always, never")
+      ->group(output);
   auto* scheduling = "Scheduling";
   cmd->add_option("--max-tasks-per-worker", run.max_tasks_per_worker,
                   "replace a worker after it ran this many jobs (0: never)")
@@ -77,6 +87,43 @@ void add_common_options(CLI::App* cmd, procpool::RunOptions& run) {
   cmd->add_option("--cpu-limit", run.cpu_limit, "CPU-time limit per job (RLIMIT_CPU): 10s, 5m")
       ->group(failures);
   cmd->add_option("--nice", run.nice, "niceness increment for every job (0..19)")->group(failures);
+  auto* ci_outputs = "CI outputs";
+  cmd->add_option("--junit", run.junit,
+                  "write a JUnit XML report to FILE (one testcase per job) for CI test views")
+      ->type_name("FILE")
+      ->group(ci_outputs);
+  cmd->add_option("--joblog", run.joblog,
+                  "GNU parallel's job log: a tab-separated line per job as it finishes (+FILE "
+                  "appends)")
+      ->type_name("FILE")
+      ->group(ci_outputs);
+  cmd->add_option("--journal", run.journal,
+                  "append a JSON line per finished job to FILE, as it finishes; what --resume "
+                  "reads")
+      ->type_name("FILE")
+      ->group(ci_outputs);
+  cmd->add_flag("--resume", run.resume,
+                "with --journal: skip the jobs that already succeeded; run the rest (failed, "
+                "interrupted, new)")
+      ->group(ci_outputs);
+  cmd->add_flag("--resume-failed", run.resume_failed,
+                "the same as --resume (GNU parallel's name: rerun failed jobs, run the rest)")
+      ->group(ci_outputs);
+  cmd->add_option("--results", run.results_dir,
+                  "keep each job's stdout, stderr and meta.json in DIR/<id>-<name>/")
+      ->type_name("DIR")
+      ->group(ci_outputs);
+  auto* reports = "Reports";
+  cmd->add_option("--trace", run.trace,
+                  "write a Chrome trace (JSON) of the batch to FILE, one lane per worker; open it "
+                  "in ui.perfetto.dev or chrome://tracing")
+      ->type_name("FILE")
+      ->group(reports);
+  cmd->add_option("--report", run.report,
+                  "write a self-contained HTML report to FILE: summary, timeline, every job's "
+                  "output, failures first")
+      ->type_name("FILE.html")
+      ->group(reports);
   cmd->footer(kExitStatusHelp);
 }
 

@@ -2,12 +2,35 @@
 
 #include <time.h>
 
+#include <algorithm>
+#include <functional>
+
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 namespace procpool {
 
-void Summary::add(const Result& r) {
+void Summary::add(const Job& job, const Result& r) {
+  if (r.resumed) {
+    ++resumed;
+    return;
+  }
   if (r.flaky()) ++flaky;
+  if (r.started_us) {
+    slowest.emplace_back(r.duration_s, job.name);
+    std::sort(slowest.begin(), slowest.end(), std::greater<>());
+    if (slowest.size() > kSlowest) slowest.pop_back();
+  }
+  if (!r.ok() && r.status != Status::kCancelled && r.status != Status::kSkipped) {
+    if (not_ok.size() < kNotOkListed) {
+      std::string why = r.exit_code ? fmt::format("exit {}", *r.exit_code)
+                        : r.signal  ? signal_name(*r.signal)
+                                    : std::string(status_name(r.status));
+      if (r.status == Status::kTimeout) why = "timed out";
+      if (r.status == Status::kError) why = "could not start";
+      not_ok.push_back(fmt::format("{} ({})", job.name, why));
+    }
+  }
   switch (r.status) {
     case Status::kOk:
       ++ok;
@@ -39,8 +62,27 @@ std::string Summary::line() const {
   if (error) s += fmt::format(", {} could not start", error);
   if (cancelled) s += fmt::format(", {} cancelled", cancelled);
   if (skipped) s += fmt::format(", {} skipped", skipped);
+  if (resumed) s += fmt::format(", {} skipped as already succeeded (--resume)", resumed);
   if (flaky) s += fmt::format(" ({} flaky: passed only on a retry)", flaky);
   return s + fmt::format(" in {:.1f}s", wall_s);
+}
+
+std::string Summary::details() const {
+  std::string out;
+  if (slowest.size() > 1) {
+    out += "slowest:";
+    for (size_t i = 0; i < slowest.size(); ++i) {
+      out += fmt::format("{} {} {:.2f}s", i ? "," : "", slowest[i].second, slowest[i].first);
+    }
+    out += "\n";
+  }
+  if (!not_ok.empty()) {
+    uint64_t more = failures() - not_ok.size();
+    out += "not ok: " + fmt::format("{}", fmt::join(not_ok, ", "));
+    if (more > 0) out += fmt::format(", and {} more", more);
+    out += "\n";
+  }
+  return out;
 }
 
 std::string iso_time(int64_t wall_us) {

@@ -4,6 +4,8 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "common/future.h"
 
@@ -13,15 +15,25 @@ namespace procpool {
 struct Summary {
   uint64_t ok = 0, failed = 0, timeout = 0, crashed = 0, cancelled = 0, skipped = 0, error = 0;
   uint64_t flaky = 0;  // ok, but only after a retry
+  uint64_t resumed = 0;  // not run: succeeded in an earlier run (--resume); not in `skipped`
   double wall_s = 0;   // the batch's wall time
+  // What a person looks at first: the slowest jobs, and those that did not succeed (both
+  // capped, so a huge batch keeps a small summary).
+  static constexpr size_t kSlowest = 3, kNotOkListed = 10;
+  std::vector<std::pair<double, std::string>> slowest;  // (seconds, name), slowest first
+  std::vector<std::string> not_ok;                      // "test (exit 1)", in completion order
 
-  void add(const Result& r);
+  void add(const Job& job, const Result& r);
   // Jobs that ran (or tried to) and did not succeed: what --halt fail=N counts.
   uint64_t failures() const { return failed + timeout + crashed + error; }
-  uint64_t total() const { return ok + failed + timeout + crashed + cancelled + skipped + error; }
-  bool all_ok() const { return ok == total(); }
+  uint64_t total() const {
+    return ok + failed + timeout + crashed + cancelled + skipped + error + resumed;
+  }
+  bool all_ok() const { return ok + resumed == total(); }
   // "12 ok, 1 failed, 0 timed out in 3.2s" (other statuses appear when present).
   std::string line() const;
+  // The lines after it: "slowest: ...", "not ok: ..." (empty when nothing to say).
+  std::string details() const;
 };
 
 // Receives each finished job, in the order the front end hands them over, then the summary.

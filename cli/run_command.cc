@@ -9,14 +9,19 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/batch.h"
+#include "cli/ci_outputs.h"
+#include "cli/ci_style.h"
+#include "cli/progress.h"
 #include "cli/exit_status.h"
 #include "cli/flags.h"
+#include "cli/html_report.h"
 #include "cli/jsonl_printer.h"
 #include "cli/line_writer.h"
 #include "cli/signals.h"
 #include "cli/sources.h"
 #include "cli/template.h"
 #include "cli/text_printer.h"
+#include "cli/trace.h"
 #include "common/duration.h"
 #include "common/fd.h"
 #include "common/job_file.h"
@@ -134,8 +139,12 @@ int dry_run(JobSource& source) {
 }
 
 // The recorders the flags ask for, their files already open. Throws UsageError.
-std::vector<std::unique_ptr<Recorder>> make_recorders(const RunOptions& o) {
+std::vector<std::unique_ptr<Recorder>> make_recorders(const RunOptions& o,
+                                                      AlreadyDone& already_done) {
   std::vector<std::unique_ptr<Recorder>> out;
+  add_ci_recorders(o, out, already_done);  // --junit, --joblog, --journal/--resume, --results
+  if (!o.trace.empty()) out.push_back(std::make_unique<TraceRecorder>(o.trace));
+  if (!o.report.empty()) out.push_back(std::make_unique<HtmlReport>(o.report));
   (void)o;
   return out;
 }
@@ -144,13 +153,18 @@ std::vector<std::unique_ptr<Recorder>> make_recorders(const RunOptions& o) {
 
 int run_batch(const RunOptions& options) {
   Plan plan;
+  CiStyle ci_style = CiStyle::kPlain;
+  bool color = false;
   std::unique_ptr<JobSource> source;
   std::vector<std::unique_ptr<Recorder>> recorders;  // --junit, --joblog, ...
+  AlreadyDone already_done;                          // --resume: the journal's verdict
   try {
     plan = make_plan(options);
     source = open_source(options, plan.defaults);
     if (options.dry_run) return dry_run(*source);
-    recorders = make_recorders(options);
+    recorders = make_recorders(options, already_done);
+    ci_style = parse_ci_style(options.ci);
+    color = use_color(options.color);
   } catch (const UsageError& e) {
     spdlog::error("{}", e.what());
     return kExitUsage;
@@ -160,6 +174,16 @@ int run_batch(const RunOptions& options) {
   }
   auto started = Clock::now();
 
+  // The status line: text output only (jsonl owns stdout, and its readers are programs), and
+  // never together with CI folding or live lines, which own the log's layout.
+  std::unique_ptr<Progress> progress;
+  if (options.format == "text" && ci_style == CiStyle::kPlain && !options.line_buffer &&
+      !options.quiet) {
+    Progress::Mode mode = progress_mode(options.progress);
+    if (mode != Progress::Mode::kOff) {
+      progress = std::make_unique<Progress>(mode, source->size(), plan.pool.workers);
+    }
+  }
   std::unique_ptr<LiveLines> live;
   if (options.line_buffer) {
     live = std::make_unique<LiveLines>(options.tag);
@@ -171,7 +195,11 @@ int run_batch(const RunOptions& options) {
   if (options.format == "jsonl") {
     printer = std::make_unique<JsonlPrinter>();
   } else {
-    printer = std::make_unique<TextPrinter>(TextOptions{options.quiet, options.tag, live.get()});
+    TextOptions text{options.quiet, options.tag, live.get()};
+    text.ci = ci_style;
+    text.color = color;
+    text.progress = progress.get();
+    printer = std::make_unique<TextPrinter>(text);
   }
 
   // Jobs' orphans whose worker died come back to us to be reaped, not to a PID 1 that may never.
@@ -197,6 +225,7 @@ int run_batch(const RunOptions& options) {
   settings.halt = plan.halt;
   settings.halt_text = options.fail_fast ? "--fail-fast" : "--halt " + options.halt;
   settings.keep_order = options.keep_order;
+  settings.already_done = std::move(already_done);
   // Streamed inputs may be endless: read only a bounded way ahead of what has been reported.
   if (options.input != RunOptions::Input::kJobFile) {
     settings.window = std::max<size_t>(1024, 16 * static_cast<size_t>(pool.workers()));
@@ -208,6 +237,7 @@ int run_batch(const RunOptions& options) {
   // A signal that arrived while the pool was starting had no batch to stop yet.
   if (signals.stopped_by()) batch.stop(/*now=*/true);
   BatchOutcome outcome = batch.run(*source);
+  if (progress) progress->stop();
   live_batch = nullptr;
   pool.shutdown(/*wait=*/true);
 

@@ -18,7 +18,10 @@ struct RunOptions {
   bool line_buffer = false;            // --line-buffer
   bool dry_run = false;                // --dry-run
   int max_tasks_per_worker = 0;        // recycle workers
-  std::string delay;                   // between job starts
+  std::string delay;                  // between job starts
+  std::string ci = "auto";            // CI log folding: auto | github | gitlab | plain
+  bool progress = false;              // force the status line when stderr is not a terminal
+  std::string color = "auto";         // auto | always | never
   std::string jobs;                    // -j: N, N% of CPUs, 0 = one per CPU; empty = one per CPU
   std::string format = "text";         // text | jsonl
   bool quiet = false;                  // -q
@@ -33,6 +36,14 @@ struct RunOptions {
   std::string mem_limit;               // RLIMIT_AS per job
   std::string cpu_limit;               // RLIMIT_CPU per job
   std::string nice;                    // niceness of every job
+  std::string junit;                   // --junit: JUnit XML report file
+  std::string joblog;                  // --joblog: GNU parallel's job log ("+FILE" appends)
+  std::string journal;                 // --journal: one JSON line per finished job, appended
+  bool resume = false;                 // --resume: skip jobs the journal says succeeded
+  bool resume_failed = false;          // --resume-failed: the same (GNU parallel's name)
+  std::string results_dir;             // --results: a folder per job with its output
+  std::string trace;                   // --trace: Chrome trace-event JSON file
+  std::string report;                  // --report: self-contained HTML report file
 };
 
 // Runs the batch (`procpool run` or `procpool map`); returns procpool's exit status.

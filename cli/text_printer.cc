@@ -9,7 +9,24 @@
 
 namespace procpool {
 
-std::string header_line(const Job& job, const Result& r) {
+namespace {
+
+const char* status_color(Status s) {
+  switch (s) {
+    case Status::kOk: return "\x1b[32m";
+    case Status::kFailed:
+    case Status::kError: return "\x1b[31m";
+    case Status::kTimeout: return "\x1b[33m";
+    case Status::kCrashed: return "\x1b[35m";
+    case Status::kCancelled:
+    case Status::kSkipped: return "\x1b[2m";
+  }
+  return "";
+}
+
+}  // namespace
+
+std::string header_line(const Job& job, const Result& r, bool color) {
   std::string detail;
   switch (r.status) {
     case Status::kOk:
@@ -36,7 +53,9 @@ std::string header_line(const Job& job, const Result& r) {
       detail = r.error;
       break;
   }
-  std::string line = fmt::format("[{}] {}", status_name(r.status), job.name);
+  std::string line =
+      color ? fmt::format("{}[{}]\x1b[0m {}", status_color(r.status), status_name(r.status), job.name)
+            : fmt::format("[{}] {}", status_name(r.status), job.name);
   if (r.attempts > 1) detail += fmt::format(", attempt {}", r.attempts);
   if (r.flaky()) detail += ", flaky";
   if (!detail.empty()) line += " (" + detail + ")";
@@ -50,25 +69,43 @@ bool TextPrinter::job(const Future& f) {
     if (options_.live->reader_left()) return false;
   }
   std::lock_guard lock(output_mutex());  // one job's block at a time, whole
-  if (!options_.quiet || !r.ok()) {
-    if (!write_all(STDERR_FILENO, header_line(f.job(), r) + "\n")) return false;
+  if (options_.progress) options_.progress->clear();
+  bool shown = !options_.quiet || !r.ok();
+  // CI markers go to stderr with procpool's other lines, so stdout stays the jobs' alone.
+  std::string header = header_line(f.job(), r, options_.color && options_.ci == CiStyle::kPlain);
+  if (shown) {
+    std::string start = ci_block_start(options_.ci, f.job(), header);
+    if (!write_all(STDERR_FILENO, start.empty() ? header + "\n" : start)) return false;
   }
-  if (options_.live) return true;
+  bool ok = options_.live ? true : write_output(f, r);
+  if (shown && ok) ok = write_all(STDERR_FILENO, ci_block_end(options_.ci, f.job(), r, header));
+  if (options_.progress) options_.progress->job_done(r);
+  return ok;
+}
+
+bool TextPrinter::write_output(const Future& f, const Result& r) {
   bool reader_left = false;
   std::string prefix = options_.tag ? f.job().name + "\t" : "";
   bool line_start[3] = {true, true, true};
+  int last_fd = -1;  // where the last byte went, and whether it ended a line
   r.output.for_each([&](Stream s, std::string_view bytes) {
-    if (reader_left) return;
+    if (reader_left || bytes.empty()) return;
     int fd = s == Stream::kStdout ? STDOUT_FILENO : STDERR_FILENO;
     if (!write_prefixed(fd, prefix, bytes, line_start[fd])) reader_left = true;
+    last_fd = bytes.back() == '\n' ? -1 : fd;
   });
+  // A CI end marker must start its own line, whatever the job left unterminated.
+  if (!reader_left && last_fd >= 0 && options_.ci != CiStyle::kPlain) {
+    reader_left = !write_all(last_fd, "\n");
+  }
   return !reader_left;
 }
 
 bool TextPrinter::summary(const Summary& s) {
-  if (options_.quiet) return true;
   std::lock_guard lock(output_mutex());
-  return write_all(STDERR_FILENO, s.line() + "\n");
+  if (options_.progress) options_.progress->clear();
+  if (options_.quiet) return true;
+  return write_all(STDERR_FILENO, s.line() + "\n" + s.details());
 }
 
 }  // namespace procpool

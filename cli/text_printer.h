@@ -3,15 +3,20 @@
 // stderr, verbatim and in arrival order, so `> out.txt` holds exactly what the jobs printed.
 #pragma once
 
+#include "cli/ci_style.h"
 #include "cli/line_writer.h"
+#include "cli/progress.h"
 #include "cli/report.h"
 
 namespace procpool {
 
 struct TextOptions {
-  bool quiet = false;         // -q: headers only for jobs that did not succeed; no summary
-  bool tag = false;           // --tag: every output line starts with the job's name and a tab
-  LiveLines* live = nullptr;  // --line-buffer: output was printed live; only finish it here
+  bool quiet = false;            // -q: headers only for jobs that did not succeed; no summary
+  bool tag = false;              // --tag: every output line starts with the job's name and a tab
+  LiveLines* live = nullptr;     // --line-buffer: output was printed live; only finish it here
+  CiStyle ci = CiStyle::kPlain;  // --ci: fold each job's block into a CI log section
+  bool color = false;            // colour the status word of headers
+  Progress* progress = nullptr;  // the live status line, cleared around every block
 };
 
 class TextPrinter : public Printer {
@@ -21,10 +26,13 @@ class TextPrinter : public Printer {
   bool summary(const Summary& s) override;
 
  private:
+  bool write_output(const Future& f, const Result& r);  // with output_mutex() held
+
   TextOptions options_;
 };
 
-// "[failed] test (exit 1, 0.12s)": the header line of a job's block, without newline.
-std::string header_line(const Job& job, const Result& r);
+// "[failed] test (exit 1, 0.12s)": the header line of a job's block, without newline; with
+// `color`, the status word in ANSI colour.
+std::string header_line(const Job& job, const Result& r, bool color = false);
 
 }  // namespace procpool

@@ -62,6 +62,7 @@ struct Result {
   double user_s = 0, system_s = 0;  // CPU time of the command (rusage)
   int64_t max_rss_kb = 0;           // peak resident set size of the command
   Output output;                    // what it printed, in arrival order, stream by stream
+  bool resumed = false;  // not run (status skipped): the journal says it already succeeded
 
   bool ok() const { return status == Status::kOk; }
   // Succeeded, but only after a failed attempt: worth a look even though the batch passed.

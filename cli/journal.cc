@@ -1,0 +1,148 @@
+#include "cli/journal.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
+
+#include "cli/flags.h"
+
+namespace procpool {
+
+namespace {
+
+using Record = nlohmann::ordered_json;
+
+// Every piece with its length first, so no two different jobs serialise alike.
+void field(std::string& out, std::string_view piece) {
+  out += std::to_string(piece.size());
+  out += ':';
+  out += piece;
+}
+
+uint64_t fnv1a64(std::string_view bytes) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (unsigned char c : bytes) {
+    h ^= c;
+    h *= 0x100000001b3ull;
+  }
+  return h;
+}
+
+std::optional<uint64_t> parse_identity(const std::string& hex) {
+  if (hex.size() != 16) return std::nullopt;
+  uint64_t v = 0;
+  for (char c : hex) {
+    int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    if (d < 0) return std::nullopt;
+    v = v << 4 | static_cast<uint64_t>(d);
+  }
+  return v;
+}
+
+std::string canonical(const Job& job) {
+  std::string out = "procpool-job-1\n";
+  if (job.argv.empty()) {
+    out += "sh";
+    field(out, job.shell);
+  } else {
+    out += "argv" + std::to_string(job.argv.size());
+    for (const auto& a : job.argv) field(out, a);
+  }
+  out += "env" + std::to_string(job.env.size());  // a std::map: sorted, so order-free
+  for (const auto& [k, v] : job.env) {
+    field(out, k);
+    field(out, v);
+  }
+  out += "cwd";
+  field(out, job.cwd);
+  return out;
+}
+
+uint64_t identity_hash(const Job& job) {
+  return fnv1a64(canonical(job));
+}
+
+}  // namespace
+
+std::string job_identity(const Job& job) {
+  return fmt::format("{:016x}", identity_hash(job));
+}
+
+JournalRecorder::JournalRecorder(const std::string& path) : path_(path) {
+  auto history = std::make_shared<std::unordered_map<uint64_t, bool>>();
+  bool ends_with_newline = true;
+  {
+    std::ifstream in(path, std::ios::binary);
+    if (!in.is_open() && ::access(path.c_str(), F_OK) == 0) {
+      throw UsageError(fmt::format("--journal {}: cannot read it: {}", path, std::strerror(errno)));
+    }
+    std::string line;
+    for (uint64_t n = 1; in && std::getline(in, line); ++n) {
+      if (in.eof()) ends_with_newline = false;  // no newline after it
+      if (line.empty()) continue;
+      Record rec = Record::parse(line, nullptr, /*allow_exceptions=*/false);
+      std::optional<uint64_t> id;
+      if (rec.is_object() && rec.contains("identity") && rec["identity"].is_string() &&
+          rec.contains("status") && rec["status"].is_string()) {
+        id = parse_identity(rec["identity"].get<std::string>());
+      }
+      if (!id && line.rfind("{\"identity\":", 0) == 0) {
+        // The last write of a run killed mid-line (sealed with a newline by the next run).
+        // Lost, like the job it described, which never counted as finished.
+        spdlog::warn(
+            "--journal {}: line {} is incomplete (a run was killed while writing it); "
+            "ignoring it",
+            path, n);
+        continue;
+      }
+      if (!id) {
+        throw UsageError(fmt::format(
+            "--journal {}: line {} is not a procpool journal record; name a new file, or one "
+            "an earlier --journal run wrote (nothing was appended to this one)",
+            path, n));
+      }
+      (*history)[*id] = rec["status"].get<std::string>() == "ok";  // the latest record wins
+    }
+  }
+  history_ = std::move(history);
+  fd_.reset(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
+  if (!fd_) {
+    throw UsageError(
+        fmt::format("--journal {}: cannot open it for appending: {}", path, std::strerror(errno)));
+  }
+  // Seal a torn last line so the next record starts on a line of its own.
+  if (!ends_with_newline) write_all(fd_.get(), "\n");
+}
+
+void JournalRecorder::job(const Future& f) {
+  const Job& job = f.job();
+  const Result& r = f.result();
+  if (r.resumed) return;
+  Record rec = {{"identity", job_identity(job)},
+                {"id", job.id},
+                {"name", job.name},
+                {"status", status_name(r.status)},
+                {"exit_code", r.exit_code ? Record(*r.exit_code) : Record(nullptr)},
+                {"attempts", r.attempts},
+                {"ended", r.ended_us ? Record(iso_time(r.ended_us)) : Record(nullptr)}};
+  // One write(2) per record: a kill can lose at most the line being written, never corrupt an
+  // earlier one, and the record is in the file (the page cache) once job() returns.
+  write_all(fd_.get(), rec.dump(-1, ' ', false, Record::error_handler_t::replace) + "\n");
+}
+
+AlreadyDone JournalRecorder::already_succeeded() const {
+  return [history = history_](const Job& job) -> std::optional<std::string> {
+    auto it = history->find(identity_hash(job));
+    if (it == history->end() || !it->second) return std::nullopt;
+    return std::string("already succeeded in an earlier run");
+  };
+}
+
+}  // namespace procpool

@@ -1,0 +1,36 @@
+// --trace FILE: the batch as a Chrome trace (the trace-event "JSON Object Format"), to open in
+// Perfetto (ui.perfetto.dev) or chrome://tracing. One lane (thread) per worker, one complete
+// event per job, placed by its wall-clock start relative to the batch start. Events are
+// streamed to the file as jobs finish, so memory stays flat for any batch size.
+#pragma once
+
+#include <cstdint>
+#include <set>
+#include <string>
+
+#include "cli/report.h"
+#include "common/fd.h"
+
+namespace procpool {
+
+class TraceRecorder : public Recorder {
+ public:
+  // Opens `path` now (UsageError when it cannot be written); the batch starts at time 0.
+  explicit TraceRecorder(std::string path);
+  void job(const Future& f) override;
+  void finish(const Summary& s) override;
+
+ private:
+  // Appends one event to the traceEvents array.
+  void event(const std::string& json_text);
+  void write(std::string_view text);
+
+  std::string path_;               // as given, for messages
+  Fd file_;                        // the trace being written
+  int64_t origin_us_ = 0;          // wall clock of ts 0
+  std::set<int64_t> named_lanes_;  // tids that have their thread_name metadata event already
+  bool first_event_ = true;        // no comma before the first event
+  bool broken_ = false;            // a write failed: said once, then nothing more is written
+};
+
+}  // namespace procpool
