@@ -11,12 +11,12 @@
 #include "cli/batch.h"
 #include "cli/ci_outputs.h"
 #include "cli/ci_style.h"
-#include "cli/progress.h"
 #include "cli/exit_status.h"
 #include "cli/flags.h"
 #include "cli/html_report.h"
 #include "cli/jsonl_printer.h"
 #include "cli/line_writer.h"
+#include "cli/progress.h"
 #include "cli/signals.h"
 #include "cli/sources.h"
 #include "cli/template.h"
@@ -145,7 +145,6 @@ std::vector<std::unique_ptr<Recorder>> make_recorders(const RunOptions& o,
   add_ci_recorders(o, out, already_done);  // --junit, --joblog, --journal/--resume, --results
   if (!o.trace.empty()) out.push_back(std::make_unique<TraceRecorder>(o.trace));
   if (!o.report.empty()) out.push_back(std::make_unique<HtmlReport>(o.report));
-  (void)o;
   return out;
 }
 
@@ -162,9 +161,9 @@ int run_batch(const RunOptions& options) {
     plan = make_plan(options);
     source = open_source(options, plan.defaults);
     if (options.dry_run) return dry_run(*source);
-    recorders = make_recorders(options, already_done);
     ci_style = parse_ci_style(options.ci);
     color = use_color(options.color);
+    recorders = make_recorders(options, already_done);  // last: it creates files
   } catch (const UsageError& e) {
     spdlog::error("{}", e.what());
     return kExitUsage;

@@ -509,10 +509,13 @@ void ProcessPool::Manager::run() {
       throw_errno("poll");
     }
     if (fds[0].revents) {
-      pool_.wake_pending_.store(false);
+      // Drain first, then re-arm: re-arming first would let a submitter write a byte that the
+      // drain swallows while the flag stays set, and every later wake() would be lost. A
+      // submission between the drain and the store is still seen by take_incoming() next.
       char buf[256];
       while (::read(pool_.wake_read_.get(), buf, sizeof buf) > 0) {
       }
+      pool_.wake_pending_.store(false);
     }
     // Walk backwards: lose_worker erases from workers_.
     for (size_t i = workers_.size(); i-- > 0;) {

@@ -605,3 +605,17 @@ TEST(E2eRun, NothingIsLeftBehindAfterARun) {
 }
 
 }  // namespace
+
+// Regression: a lost wake-up of the pool's manager once hung a streamed batch of a few
+// thousand quick jobs forever (found by bench/run). Many fast submissions racing the drain of
+// the wake-up pipe must all run, and the run must end.
+TEST(E2eRunStress, ThousandsOfStreamedQuickJobsAllComplete) {
+  std::string input;
+  for (int i = 0; i < 3000; ++i) input += "true\n";
+  auto r = run_procpool({"run", "--lines", "-", "-q", "-j2", "--format", "jsonl"}, input);
+  EXPECT_EQ(r.exit_status, 0) << r.err;
+  auto all = lines(r.out);
+  ASSERT_FALSE(all.empty());
+  EXPECT_EQ(all.size(), 3001u);  // every job and the summary
+  EXPECT_NE(all.back().find("\"ok\":3000"), std::string::npos) << all.back();
+}
