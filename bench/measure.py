@@ -24,7 +24,6 @@ import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -76,67 +75,84 @@ def child_of(pid):
     return None
 
 
-def sample_own_peak(time_pid, done, result):
-    """Polls the runner's VmHWM until it exits; stores the last value read in result."""
-    pid = None
-    while pid is None and not done.is_set():
-        pid = child_of(time_pid)
-    while pid is not None:
-        try:
-            with open(f"/proc/{pid}/status") as f:
-                for line in f:
-                    if line.startswith("VmHWM:"):
-                        result["rss_own"] = int(line.split()[1])
-        except OSError:
-            break
-        if "rss_own" not in result and done.is_set():
-            break   # a zombie has no VmHWM
-        if done.wait(0.01):
-            break
+def read_proc(pid):
+    """(VmHWM in KiB, progress) of a live process; progress changes while it does anything:
+    its CPU time and its reaped children's, and the bytes it read and wrote."""
+    with open(f"/proc/{pid}/status") as f:
+        hwm = next((int(l.split()[1]) for l in f if l.startswith("VmHWM:")), None)
+    with open(f"/proc/{pid}/stat") as f:
+        stat = f.read()
+    with open(f"/proc/{pid}/io") as f:
+        io = [l for l in f if l.startswith(("rchar", "wchar"))]
+    return hwm, (stat[stat.rindex(")") + 2:].split()[11:15], io)
 
 
-def run_once(case, out_path, err_path, env, timeout, rss=True):
-    """Runs a case once; returns {wall, rss_max, rss_own, ok, error}."""
+class Watcher(threading.Thread):
+    """Samples the runner every 10 ms while it runs: its own peak RSS (the last VmHWM read),
+    and whether it still makes progress. Kills the run's session when nothing has moved for
+    `stall` seconds (a hung runner: our jobs are never idle that long) or after `timeout`."""
+
+    def __init__(self, time_pid, stall, timeout):
+        super().__init__()
+        self.time_pid, self.stall, self.timeout = time_pid, stall, timeout
+        self.done = threading.Event()
+        self.rss_own = self.killed = None
+
+    def run(self):
+        start = time.monotonic()
+        pid = None
+        while pid is None and not self.done.wait(0.001):
+            pid = child_of(self.time_pid)
+        last, moved = None, start
+        while pid is not None and not self.done.wait(0.01):
+            try:
+                hwm, progress = read_proc(pid)
+            except (OSError, StopIteration):
+                return
+            self.rss_own = hwm or self.rss_own
+            now = time.monotonic()
+            if progress != last:
+                last, moved = progress, now
+            if now - moved > self.stall or now - start > self.timeout:
+                self.killed = (f"hung: no progress for {now - moved:.0f} s" if now - moved > self.stall
+                               else f"took longer than {self.timeout:.0f} s")
+                os.killpg(self.time_pid, signal.SIGKILL)   # the session run_once started
+                return
+
+
+def run_once(case, out_path, err_path, env, stall, timeout):
+    """Runs a case once under /usr/bin/time; returns {ok, wall, rss_max, rss_own[, error]}."""
     rss_file = os.path.join(OUT, "rss.txt")
     stdin = open(case.stdin, "rb") if case.stdin else subprocess.DEVNULL
-    result = {"ok": True}
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
-        argv = ["/usr/bin/time", "-f", "%M", "-o", rss_file] + case.argv if rss else case.argv
         start = time.perf_counter()
-        proc = subprocess.Popen(argv, stdin=stdin, stdout=out, stderr=err, env=env,
-                                start_new_session=True)
-        done = threading.Event()
-        sampler = threading.Thread(target=sample_own_peak, args=(proc.pid, done, result))
-        if rss:
-            sampler.start()
-        try:
-            rc = proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)   # the session we started, nothing else
-            proc.wait()
-            rc = None
-        result["wall"] = time.perf_counter() - start
-        done.set()
-        if rss:
-            sampler.join()
+        proc = subprocess.Popen(["/usr/bin/time", "-f", "%M", "-o", rss_file] + case.argv,
+                                stdin=stdin, stdout=out, stderr=err, env=env, start_new_session=True)
+        watcher = Watcher(proc.pid, stall, timeout)
+        watcher.start()
+        rc = proc.wait()   # blocking waitpid: no polling delay in the wall time
+        wall = time.perf_counter() - start
+        watcher.done.set()
+        watcher.join()
     if stdin is not subprocess.DEVNULL:
         stdin.close()
-    if rc is None:
-        result.update(ok=False, error=f"hung: killed after {timeout:.0f} s")
-    elif rc != 0:
+    result = {"ok": True, "wall": wall, "rss_own": watcher.rss_own, "rss_max": None}
+    if watcher.killed:
+        return dict(result, ok=False, error=watcher.killed)
+    with open(rss_file) as f:
+        last = (f.read().split() or [""])[-1]
+    if last.isdigit():
+        result["rss_max"] = int(last)
+    if rc != 0:
         with open(err_path, errors="replace") as f:
             tail = f.read()[-300:].strip().replace("\n", " | ")
         result.update(ok=False, error=f"exit {rc}: {tail}")
-    if rss and rc is not None:
-        with open(rss_file) as f:
-            last = f.read().split()
-            result["rss_max"] = int(last[-1]) if last and last[-1].isdigit() else None
     return result
 
 
-def run_startup(case, env, runs, timeout):
+def run_startup(case, env, runs, stall, timeout):
     """W6: median wall of `runs` starts (hyperfine when installed), plus one RSS run."""
-    result = run_once(case, os.devnull, os.path.join(OUT, "stderr.txt"), env, timeout)
+    result = run_once(case, os.devnull, os.path.join(OUT, "W6.stderr"), env, stall, timeout)
     if not result["ok"]:
         return result
     if shutil.which("hyperfine"):
@@ -184,18 +200,20 @@ class Tools:
         with open(lines) as f:
             commands = [line.rstrip("\n") for line in f if line.strip()]
         src = lines if file_arg else "-"
+        stdin = None if file_arg else lines
         argvs = {
-            "procpool": [self.procpool, "run", "--lines", src, "-q", "-j", j],
-            "xargs": ["xargs"] + (["-a", lines] if file_arg else []) +
-                     ["-d", "\\n", "-n1", "-P", j, "sh", "-c"],
-            "GNU parallel": ["parallel", "--will-cite", "-j", j] + (["-a", lines] if file_arg else []),
-            "moreutils parallel": [self.moreutils, "-j", j, "--"] + commands,
-            "python pool": [self.python, os.path.join(BENCH, "py_pool.py"), "-j", j, src],
-            "spawn_loop": [self.spawn_loop, "-j", j, src],
+            "procpool": ([self.procpool, "run", "--lines", src, "-q", "-j", j], stdin),
+            "xargs": (["xargs"] + (["-a", lines] if file_arg else []) +
+                      ["-d", "\\n", "-n1", "-P", j, "sh", "-c"], stdin),
+            "GNU parallel": (["parallel", "--will-cite", "-j", j] +
+                             (["-a", lines] if file_arg else []), stdin),
+            "moreutils parallel": ([self.moreutils, "-j", j, "--"] + commands, None),
+            "python pool": ([self.python, os.path.join(BENCH, "py_pool.py"), "-j", j, src], stdin),
+            "spawn_loop": ([self.spawn_loop, "-j", j, src], stdin),
         }
         notes = {"moreutils parallel": "commands as arguments (no stdin)",
                  "xargs": "output not grouped", "spawn_loop": "output not grouped"}
-        return self._cases(argvs, notes, None if file_arg else lines, len(commands), slots, tools)
+        return self._cases(argvs, notes, len(commands), slots, tools)
 
     def direct(self, program, count, slots, tools=TOOLS):
         """Cases exec'ing `program i` for i in 1..count without a shell, P at a time."""
@@ -217,16 +235,12 @@ class Tools:
             "spawn_loop": ([self.spawn_loop, "--argv", "-j", j], argv_lines),
         }
         notes = {"procpool": 'JSON job file, "cmd": [...]'}
-        cases = []
-        for tool in tools:
-            if self.available[tool]:
-                argv, stdin = argvs[tool]
-                cases.append(Case(tool, argv, stdin, count, slots, note=notes.get(tool, "")))
-        return cases
+        return self._cases(argvs, notes, count, slots, tools)
 
-    def _cases(self, argvs, notes, stdin, count, slots, tools):
-        return [Case(t, argvs[t], stdin if t != "moreutils parallel" else None, count, slots,
-                     note=notes.get(t, "")) for t in tools if self.available[t]]
+    def _cases(self, argvs, notes, count, slots, tools):
+        """argvs: tool -> (argv, file for its stdin or None)."""
+        return [Case(t, *argvs[t], count, slots, note=notes.get(t, ""))
+                for t in tools if self.available[t]]
 
 
 def write_input(name, lines):
@@ -243,32 +257,33 @@ def write_input(name, lines):
 
 def w1_true(tools, size):
     """W1: many `true` jobs, through /bin/sh -c and exec'd directly, at -j2 and -j8."""
-    n = size(5000, 300)
+    n = size(5000, 150)
     lines = write_input(f"true-{n}", ["true\n"] * n)
-    return [Variant(f"{mode} -j{p}", tools.shell(lines, p) if mode == "sh -c" else tools.direct("true", n, p))
-            for p in (2, 8) for mode in ("sh -c", "argv")]
+    return [Variant(f"{n:,} jobs, sh -c, -j{p}", tools.shell(lines, p)) if shell else
+            Variant(f"{n:,} jobs, argv, -j{p}", tools.direct("true", n, p))
+            for p in (2, 8) for shell in (True, False)]
 
 
 def w2_echo(tools, size):
     """W2: `echo line $i`, output grouped per job into a file (xargs -P does not group)."""
-    n = size(2000, 300)
+    n = size(2000, 150)
     lines = write_input(f"echo-{n}", (f"echo line {i}\n" for i in range(1, n + 1)))
     expect = sum(len(f"line {i}\n") for i in range(1, n + 1))
-    return [Variant("-j2", tools.shell(lines, 2), expect_bytes=expect)]
+    return [Variant(f"{n:,} jobs, -j2", tools.shell(lines, 2), expect_bytes=expect)]
 
 
 def w3_megabyte(tools, size):
     """W3: jobs printing 1 MB each into a file: wall time and peak memory."""
-    n = size(200, 30)
+    n = size(200, 20)
     lines = write_input(f"mb-{n}", ["head -c 1000000 /dev/zero\n"] * n)
-    return [Variant("-j2", tools.shell(lines, 2), expect_bytes=n * 1_000_000)]
+    return [Variant(f"{n:,} jobs, -j2", tools.shell(lines, 2), expect_bytes=n * 1_000_000)]
 
 
 def w4_sleep(tools, size):
     """W4: `sleep 0.05` jobs at -j8: scheduling latency against the ideal waves of 8."""
     n = size(100, 40)
     lines = write_input(f"sleep-{n}", ["sleep 0.05\n"] * n)
-    return [Variant("-j8", tools.shell(lines, 8), ideal=math.ceil(n / 8) * 0.05)]
+    return [Variant(f"{n:,} jobs, -j8", tools.shell(lines, 8), ideal=math.ceil(n / 8) * 0.05)]
 
 
 def w5_stream(tools, size, big):
@@ -276,26 +291,23 @@ def w5_stream(tools, size, big):
 
     Only procpool, xargs and spawn_loop run the full stream; the slower tools run a smaller
     one and their wall time is scaled up to the full count."""
-    small = min(size(20000, 1000), big)
-    fast = ["procpool", "xargs", "spawn_loop"]
-    cases = tools.shell(write_input(f"true-{big}", ["true\n"] * big), 2, [t for t in TOOLS if t in fast])
-    if small < big:
-        for case in tools.shell(write_input(f"true-{small}", ["true\n"] * small), 2,
-                                [t for t in TOOLS if t not in fast]):
+    small = min(size(20000, 200), big)
+    fast = [t for t in TOOLS if t in ("procpool", "xargs", "spawn_loop")]
+    slow = [t for t in TOOLS if t not in fast]
+    cases = tools.shell(write_input(f"true-{big}", ["true\n"] * big), 2, fast)
+    for case in tools.shell(write_input(f"true-{small}", ["true\n"] * small), 2, slow):
+        if small < big:
             case.scale = big / small
             case.note = f"ran {small:,} lines, wall x{case.scale:g}; RSS at {small:,}"
-            cases.append(case)
-    else:
-        cases += tools.shell(write_input(f"true-{big}", ["true\n"] * big), 2,
-                             [t for t in TOOLS if t not in fast])
+        cases.append(case)
     cases.sort(key=lambda c: TOOLS.index(c.tool))
-    return [Variant(f"-j2, {big:,} lines", cases)]
+    return [Variant(f"{big:,} lines, -j2", cases)]
 
 
 def w6_startup(tools, size):
     """W6: start-up: one `true` job, whole-process wall time."""
     lines = write_input("true-1", ["true\n"])
-    return [Variant("-j2, 1 job", tools.shell(lines, 2, file_arg=True))]
+    return [Variant("1 job, -j2", tools.shell(lines, 2, file_arg=True))]
 
 
 # ---------------------------------------------------------------- session and report
@@ -305,19 +317,21 @@ def run_workload(key, variants, args, env):
     for r in range(args.rounds):
         order = cases[r % len(cases):] + cases[:r % len(cases)]   # rotate: no fixed position
         for case in order:
-            timeout = args.run_timeout + 0.05 * case.jobs
+            timeout = 60 + 0.05 * case.jobs   # a backstop; hangs are caught by --stall
             out = os.path.join(OUT, f"{key}.stdout")
             if key == "W6":
-                sample = run_startup(case, env, args.startup_runs, timeout)
+                sample = run_startup(case, env, args.startup_runs, args.stall, timeout)
             else:
-                sample = run_once(case, out, os.path.join(OUT, f"{key}.stderr"), env, timeout)
+                sample = run_once(case, out, os.path.join(OUT, f"{key}.stderr"), env,
+                                  args.stall, timeout)
                 variant = next(v for v in variants if case in v.cases)
-                if sample["ok"] and variant.expect_bytes is not None and \
-                        os.path.getsize(out) != variant.expect_bytes:
-                    sample.update(ok=False, error=f"wrote {os.path.getsize(out)} bytes, "
-                                                  f"expected {variant.expect_bytes}")
+                if sample["ok"] and variant.expect_bytes is not None:
+                    # Still timed, but the table says that output went missing.
+                    sample["lost_bytes"] = variant.expect_bytes - os.path.getsize(out)
             case.samples.append(sample)
             status = f"{sample['wall']:.3f} s" if sample["ok"] else "FAILED: " + sample["error"]
+            if sample.get("lost_bytes"):
+                status += f" (output {-sample['lost_bytes']:+,} bytes)"
             print(f"  {key} round {r + 1}/{args.rounds} {case.tool:<18} {status}",
                   file=sys.stderr, flush=True)
 
@@ -339,14 +353,18 @@ def table(key, title, variants):
         for c in v.cases:
             wall = c.median("wall")
             failed = [s["error"] for s in c.samples if not s["ok"]]
+            lost = [s["lost_bytes"] for s in c.samples if s.get("lost_bytes")]
             note = c.note + (f"; {len(failed)}/{len(c.samples)} runs failed: {failed[0][:120]}"
                              if failed else "")
+            note += (f"; **output lost** in {len(lost)}/{len(c.samples)} runs "
+                     f"(up to {max(lost):,} bytes)" if lost else "")
             if wall is None:
                 lines.append(f"| {c.tool} | failed | | | | |" + (" |" if extra else "") +
                              f" {note.strip('; ')} |")
                 continue
             full = wall * c.scale
-            row = [c.tool, f"{full:.3f} s", f"{wall * c.slots / c.jobs * 1000:.2f} ms",
+            per_job = f"{wall * c.slots / c.jobs * 1000:.2f} ms" if c.jobs > 1 else "-"
+            row = [c.tool, f"{full:.3f} s" if full >= 1 else f"{full * 1000:.1f} ms", per_job,
                    mb(c.median("rss_own")), mb(c.median("rss_max")),
                    f"{full / base_wall:.2f}x" if base_wall else "-"]
             if extra == "over ideal":
@@ -359,7 +377,7 @@ def table(key, title, variants):
 
 
 WORKLOADS = {
-    "W1": ("5,000 x `true` (per-job cost)", w1_true),
+    "W1": ("`true` jobs (per-job cost)", w1_true),
     "W2": ("`echo line $i`, output grouped into a file", w2_echo),
     "W3": ("jobs printing 1 MB each into a file", w3_megabyte),
     "W4": ("`sleep 0.05` at -j8 (scheduling latency)", w4_sleep),
@@ -377,14 +395,15 @@ def main():
     p.add_argument("--quick", action="store_true", help="small batches, 1 round: a smoke test")
     p.add_argument("--rounds", type=int, help="interleaved rounds (default 3, --quick 1)")
     p.add_argument("--only", help="comma-separated workloads, e.g. W1,W3")
-    p.add_argument("--w5-lines", type=int, help="W5 stream length (default 1,000,000, --quick 20,000)")
+    p.add_argument("--w5-lines", type=int, help="W5 stream length (default 1,000,000, --quick 2,000)")
     p.add_argument("--startup-runs", type=int, help="W6 starts per round (default 20, --quick 10)")
-    p.add_argument("--run-timeout", type=float, default=60,
-                   help="seconds a run may take beyond 50 ms per job before it counts as hung")
+    p.add_argument("--stall", type=float,
+                   help="kill a run that makes no progress for this many seconds (default 10, --quick 5)")
     args = p.parse_args()
+    args.stall = args.stall or (5 if args.quick else 10)
     args.rounds = args.rounds or (1 if args.quick else 3)
     args.startup_runs = args.startup_runs or (10 if args.quick else 20)
-    w5_lines = args.w5_lines or (20000 if args.quick else 1_000_000)
+    w5_lines = args.w5_lines or (2000 if args.quick else 1_000_000)
     size = (lambda full, quick: quick) if args.quick else (lambda full, quick: full)
     keys = args.only.upper().split(",") if args.only else list(WORKLOADS)
     unknown = [k for k in keys if k not in WORKLOADS]
@@ -402,12 +421,17 @@ def main():
                           "loadavg_before": os.getloadavg()},
               "options": {"quick": args.quick, "rounds": args.rounds, "w5_lines": w5_lines},
               "workloads": {}}
-    tables = []
+    legend = (f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f} at start, {args.rounds} round(s), "
+              "medians. per-job overhead = wall x P / N. peak RSS runner = the runner process's "
+              "own peak (procpool: the coordinator alone; '-': too short to sample). peak RSS any "
+              "process = /usr/bin/time %M, the largest single process of the tree (runner, "
+              "procpool's workers, python's workers, jobs). vs procpool = wall / procpool's wall "
+              "(above 1: slower than procpool).\n")
+    print(legend, flush=True)
+    tables = [legend]
     for key in keys:
         title, build = WORKLOADS[key]
         variants = build(tools, size, w5_lines) if key == "W5" else build(tools, size)
-        if key == "W1" and args.quick:
-            title = title.replace("5,000", f"{variants[0].cases[0].jobs:,}")
         run_workload(key, variants, args, env)
         tables.append(table(key, title, variants))
         print(tables[-1], flush=True)

@@ -56,9 +56,9 @@ class Batch {
   void submit(Job job);  // under mu_
   void finish_without_running(Job job, Status s, std::string why,
                               bool resumed = false);  // under mu_
-  void on_done(const Future& f);                                    // from any thread
-  void release_dependents(const Future& f);                         // main thread, under mu_
-  void report(const Future& f);                                     // main thread
+  void on_done(const Future& f);                      // from any thread
+  void release_dependents(const Future& f);           // main thread, under mu_
+  void report(const Future& f);                       // main thread
   void stop_locked(bool now, bool kill_now);
   // The next future to handle, or nullopt once every job read has been handled.
   std::optional<Future> next_completed();

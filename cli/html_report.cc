@@ -17,6 +17,7 @@
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
+#include "cli/flags.h"
 #include "cli/html_escape.h"
 #include "cli/html_report_assets.h"
 #include "cli/report_file.h"
@@ -36,7 +37,7 @@ int64_t wall_now_us() {
 }
 
 // Like the capture's own spill file (common/output.cc): unlinked at once, so nothing is left
-// behind whatever happens to us.
+// behind whatever happens to us. Opened before anything runs, so a bad $TMPDIR is a usage error.
 Fd open_spill_file() {
   const char* dir = ::getenv("TMPDIR");
   if (!dir || !*dir) dir = "/tmp";
@@ -44,7 +45,12 @@ Fd open_spill_file() {
   if (fd >= 0) return Fd(fd);
   std::string path = std::string(dir) + "/procpool-report-XXXXXX";
   fd = ::mkostemp(path.data(), O_CLOEXEC);
-  if (fd < 0) throw_errno("mkostemp (--report's temporary file for job output)");
+  if (fd < 0) {
+    throw UsageError(fmt::format(
+        "--report: cannot make a temporary file for job output in {}: {} (set TMPDIR to a "
+        "folder you may write)",
+        dir, std::strerror(errno)));
+  }
   ::unlink(path.c_str());
   return Fd(fd);
 }
@@ -373,8 +379,9 @@ void HtmlReport::write_page(const Summary& s) {
           "process; hover over a job for its name, status and duration, click it for its "
           "output.";
   if (never_ran > 0) {
-    page << fmt::format(" {} job{} that never started (skipped or cancelled) are not drawn.",
-                        never_ran, never_ran == 1 ? "" : "s");
+    page << fmt::format(" {} that never started (skipped or cancelled) {} not drawn.",
+                        never_ran == 1 ? "1 job" : fmt::format("{} jobs", never_ran),
+                        never_ran == 1 ? "is" : "are");
   }
   page << "</p>\n<noscript><p class=\"note\">The timeline is drawn by the page's script, which is "
           "turned off; everything else here is plain HTML.</p></noscript>\n"

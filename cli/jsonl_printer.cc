@@ -60,7 +60,7 @@ bool JsonlPrinter::summary(const Summary& s) {
   json rec = {{"type", "summary"},  {"total", s.total()},       {"ok", s.ok},
               {"failed", s.failed}, {"timeout", s.timeout},     {"crashed", s.crashed},
               {"error", s.error},   {"cancelled", s.cancelled}, {"skipped", s.skipped},
-              {"flaky", s.flaky},   {"resumed", s.resumed}, {"duration", s.wall_s}};
+              {"flaky", s.flaky},   {"resumed", s.resumed},     {"duration", s.wall_s}};
   return write_all(STDOUT_FILENO, dump(rec) + "\n");
 }
 

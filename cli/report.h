@@ -14,9 +14,9 @@ namespace procpool {
 // Counts by status over a whole batch.
 struct Summary {
   uint64_t ok = 0, failed = 0, timeout = 0, crashed = 0, cancelled = 0, skipped = 0, error = 0;
-  uint64_t flaky = 0;  // ok, but only after a retry
+  uint64_t flaky = 0;    // ok, but only after a retry
   uint64_t resumed = 0;  // not run: succeeded in an earlier run (--resume); not in `skipped`
-  double wall_s = 0;   // the batch's wall time
+  double wall_s = 0;     // the batch's wall time
   // What a person looks at first: the slowest jobs, and those that did not succeed (both
   // capped, so a huge batch keeps a small summary).
   static constexpr size_t kSlowest = 3, kNotOkListed = 10;

@@ -88,6 +88,8 @@ ResultsDirRecorder::ResultsDirRecorder(std::string dir) : dir_(std::move(dir)) {
 void ResultsDirRecorder::job(const Future& f) {
   const Job& job = f.job();
   const Result& r = f.result();
+  // Skipped by --resume: the folder the run that succeeded wrote is the one worth keeping.
+  if (r.resumed) return;
   std::string folder = dir_ + "/" + results_folder_name(job.id, job.name);
   if (::mkdir(folder.c_str(), 0755) != 0 && errno != EEXIST) {
     throw std::system_error(errno, std::generic_category(), "--results: cannot create " + folder);

@@ -13,7 +13,8 @@ class ResultsDirRecorder : public Recorder {
   // Creates `dir` (and its parents) when missing; UsageError when it cannot, or when it is not
   // a directory we can write to.
   explicit ResultsDirRecorder(std::string dir);
-  // Writes DIR/<folder>/stdout, stderr and meta.json (overwriting an earlier run's).
+  // Writes DIR/<folder>/stdout, stderr and meta.json (overwriting an earlier run's), except
+  // for jobs skipped by --resume, whose folder from the run that succeeded is kept.
   void job(const Future& f) override;
   void finish(const Summary&) override {}
 

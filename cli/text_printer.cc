@@ -70,7 +70,7 @@ bool TextPrinter::job(const Future& f) {
   }
   std::lock_guard lock(output_mutex());  // one job's block at a time, whole
   if (options_.progress) options_.progress->clear();
-  bool shown = !options_.quiet || !r.ok();
+  bool shown = !options_.quiet || !(r.ok() || r.resumed);  // -q: resumed jobs are no news
   // CI markers go to stderr with procpool's other lines, so stdout stays the jobs' alone.
   std::string header = header_line(f.job(), r, options_.color && options_.ci == CiStyle::kPlain);
   if (shown) {

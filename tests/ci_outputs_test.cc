@@ -619,6 +619,20 @@ TEST(CiOutputsResults, KeepsEachStreamByteForByteWithTheJobRecord) {
   EXPECT_EQ(json::parse(slurp(results + "/0002-quiet/meta.json"))["cmd"], json::array({"true"}));
 }
 
+TEST(CiOutputsResults, ResumeKeepsTheFoldersOfTheRunThatSucceeded) {
+  TempDir dir;
+  std::string journal = dir.path() + "/j", results = dir.path() + "/out";
+  RunOutput first = run_procpool(
+      {"map", "--journal", journal, "--results", results, "echo {}; test {} = a", ":::", "a", "b"});
+  EXPECT_EQ(first.exit_status, 1) << first.err;
+  RunOutput second = run_procpool({"map", "--journal", journal, "--results", results, "--resume",
+                                   "echo {}; test {} = a", ":::", "a", "b"});
+  EXPECT_EQ(second.exit_status, 1) << second.err;
+  EXPECT_EQ(slurp(results + "/0001-a/stdout"), "a\n");
+  EXPECT_EQ(json::parse(slurp(results + "/0001-a/meta.json"))["status"], "ok");
+  EXPECT_EQ(json::parse(slurp(results + "/0002-b/meta.json"))["status"], "failed");
+}
+
 TEST(CiOutputsResults, HostileNamesStayInsideTheFolderAndApart) {
   TempDir dir;
   std::string results = dir.path() + "/results";

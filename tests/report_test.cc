@@ -237,6 +237,12 @@ TEST(ReportUsage, UnwritablePathIsAUsageErrorAndNothingRuns) {
   RunOutput r = run_procpool({"run", "--report", dir.path(), dir.write("jobs.json", jobs.dump())});
   EXPECT_EQ(r.exit_status, 2) << r.err;
   EXPECT_NE(r.err.find("give a file name, not a directory"), std::string::npos) << r.err;
+  // The report keeps outputs in $TMPDIR while the batch runs: a bad one is found up front too.
+  r = run_program({"env", "TMPDIR=" + dir.path() + "/no-such-tmp", procpool_bin(), "run",
+                   "--report", dir.path() + "/r.html", dir.write("jobs.json", jobs.dump())});
+  EXPECT_EQ(r.exit_status, 2) << r.err;
+  EXPECT_NE(r.err.find("set TMPDIR to a folder you may write"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(marker)) << "a job ran";
 }
 
 TEST(ReportSignal, BothFilesAreCompleteAfterCtrlC) {
