@@ -38,7 +38,9 @@ std::string github_escape(const std::string& s, bool property) {
 }
 
 // GitLab section names allow only [A-Za-z0-9_.-]; the job id keeps them unique.
-std::string gitlab_section(const Job& job) { return fmt::format("procpool_job_{}", job.id); }
+std::string gitlab_section(const Job& job) {
+  return fmt::format("procpool_job_{}", job.id);
+}
 
 std::string one_line(const std::string& s) {
   std::string out = s;
@@ -67,8 +69,8 @@ std::string ci_block_start(CiStyle style, const Job& job, const std::string& hea
     case CiStyle::kGithub:
       return "::group::" + github_escape(one_line(header), false) + "\n";
     case CiStyle::kGitlab:
-      return fmt::format("\x1b[0Ksection_start:{}:{}[collapsed=true]\r\x1b[0K{}\n",
-                         ::time(nullptr), gitlab_section(job), one_line(header));
+      return fmt::format("\x1b[0Ksection_start:{}:{}[collapsed=true]\r\x1b[0K{}\n", ::time(nullptr),
+                         gitlab_section(job), one_line(header));
     case CiStyle::kPlain:
       break;
   }

@@ -17,7 +17,6 @@ CiStyle parse_ci_style(const std::string& text);
 // The marker lines around a job's block (each ends with a newline, or is empty for plain).
 // `header` is procpool's header line for the job, which becomes the section's title.
 std::string ci_block_start(CiStyle style, const Job& job, const std::string& header);
-std::string ci_block_end(CiStyle style, const Job& job, const Result& r,
-                         const std::string& header);
+std::string ci_block_end(CiStyle style, const Job& job, const Result& r, const std::string& header);
 
 }  // namespace procpool

@@ -94,10 +94,9 @@ void Progress::job_done(const Result& r) {
 }
 
 void Progress::run() {
-  auto every = mode_ == Mode::kTerminal ? std::chrono::duration_cast<std::chrono::milliseconds>(
-                                              kTerminalEvery)
-                                        : std::chrono::duration_cast<std::chrono::milliseconds>(
-                                              kPlainEvery);
+  auto every = mode_ == Mode::kTerminal
+                   ? std::chrono::duration_cast<std::chrono::milliseconds>(kTerminalEvery)
+                   : std::chrono::duration_cast<std::chrono::milliseconds>(kPlainEvery);
   std::unique_lock lock(mu_);
   // A timer, not a poll: it only refreshes the elapsed time and ETA between job ends.
   while (!cv_.wait_for(lock, every, [&] { return stop_; })) {

@@ -18,10 +18,10 @@ struct RunOptions {
   bool line_buffer = false;            // --line-buffer
   bool dry_run = false;                // --dry-run
   int max_tasks_per_worker = 0;        // recycle workers
-  std::string delay;                  // between job starts
-  std::string ci = "auto";            // CI log folding: auto | github | gitlab | plain
-  bool progress = false;              // force the status line when stderr is not a terminal
-  std::string color = "auto";         // auto | always | never
+  std::string delay;                   // between job starts
+  std::string ci = "auto";             // CI log folding: auto | github | gitlab | plain
+  bool progress = false;               // force the status line when stderr is not a terminal
+  std::string color = "auto";          // auto | always | never
   std::string jobs;                    // -j: N, N% of CPUs, 0 = one per CPU; empty = one per CPU
   std::string format = "text";         // text | jsonl
   bool quiet = false;                  // -q

@@ -13,13 +13,18 @@ namespace {
 
 const char* status_color(Status s) {
   switch (s) {
-    case Status::kOk: return "\x1b[32m";
+    case Status::kOk:
+      return "\x1b[32m";
     case Status::kFailed:
-    case Status::kError: return "\x1b[31m";
-    case Status::kTimeout: return "\x1b[33m";
-    case Status::kCrashed: return "\x1b[35m";
+    case Status::kError:
+      return "\x1b[31m";
+    case Status::kTimeout:
+      return "\x1b[33m";
+    case Status::kCrashed:
+      return "\x1b[35m";
     case Status::kCancelled:
-    case Status::kSkipped: return "\x1b[2m";
+    case Status::kSkipped:
+      return "\x1b[2m";
   }
   return "";
 }
@@ -53,9 +58,9 @@ std::string header_line(const Job& job, const Result& r, bool color) {
       detail = r.error;
       break;
   }
-  std::string line =
-      color ? fmt::format("{}[{}]\x1b[0m {}", status_color(r.status), status_name(r.status), job.name)
-            : fmt::format("[{}] {}", status_name(r.status), job.name);
+  std::string line = color ? fmt::format("{}[{}]\x1b[0m {}", status_color(r.status),
+                                         status_name(r.status), job.name)
+                           : fmt::format("[{}] {}", status_name(r.status), job.name);
   if (r.attempts > 1) detail += fmt::format(", attempt {}", r.attempts);
   if (r.flaky()) detail += ", flaky";
   if (!detail.empty()) line += " (" + detail + ")";
