@@ -2,6 +2,7 @@
 // result the moment it completes.
 #include <unistd.h>
 
+#include <fmt/format.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
@@ -156,16 +157,20 @@ int main(int argc, char** argv) {
   auto* map_cmd = app.add_subcommand(
       "map",
       "Run TEMPLATE once per input: procpool map 'gzip {}' ::: a.log b.log; inputs from "
-      "::: arguments, :::: files, or stdin lines");
+      "::: arguments, :::: files, or stdin lines.\nUsage: procpool map [OPTIONS] TEMPLATE "
+      "[::: ARG...] [:::: FILE...] (options go before the template: every word from the "
+      "template on belongs to the command and its inputs)");
   map_cmd->add_flag("-0,--null", run.null_sep, "inputs are separated by NUL, not newline");
   add_common_options(map_cmd, run);
-  map_cmd
-      ->add_option("template", run.map_words,
-                   "the command, with {} {.} {/} {//} {/.} {#} {%} {1} {2}...; then ::: "
-                   "arguments or :::: files (several sources: every combination)")
-      ->required();
-  // Everything from the template on belongs to it and its inputs, as with GNU parallel.
+  // Everything from the template on belongs to it and its inputs, as with GNU parallel and
+  // xargs: in `procpool map gzip -9 ::: -x.log`, -9 and -x.log are not procpool's flags. So
+  // the template is not a CLI11 positional (which would let flags after it be parsed) but the
+  // first unrecognised word, after which CLI11 stops.
   map_cmd->prefix_command();
+  map_cmd->footer(std::string("TEMPLATE: the command, with {} {.} {/} {//} {/.} {#} {%} {1} "
+                              "{2}...; then ::: arguments or :::: files (several sources: every "
+                              "combination); without them, stdin lines.\n") +
+                  kExitStatusHelp);
 
   try {
     app.parse(argc, argv);
@@ -175,7 +180,13 @@ int main(int argc, char** argv) {
   }
   if (map_cmd->parsed()) {
     run.input = procpool::RunOptions::Input::kMap;
-    for (auto& extra : map_cmd->remaining()) run.map_words.push_back(extra);
+    run.map_words = map_cmd->remaining();
+    if (run.map_words.empty()) {
+      fmt::print(stderr,
+                 "procpool map: a TEMPLATE is required, for example: procpool map 'gzip {{}}' "
+                 "::: a.log b.log\nRun with --help for more information.\n");
+      return procpool::kExitUsage;
+    }
   } else if (lines) {
     run.input = procpool::RunOptions::Input::kLines;
   }
