@@ -125,6 +125,34 @@ void add_common_options(CLI::App* cmd, procpool::RunOptions& run) {
                   "output, failures first")
       ->type_name("FILE.html")
       ->group(reports);
+  auto* hosts = "More than one machine";
+  cmd->add_option("--ssh", run.hosts.ssh,
+                  "run workers on HOST through ssh: HOST, N/HOST (N slots; plain HOST gets -j "
+                  "slots), ':' for this machine; repeatable")
+      ->type_name("HOST")
+      ->allow_extra_args(false)  // one host per --ssh: the job file after it stays the file
+      ->group(hosts);
+  cmd->add_option("--ssh-file", run.hosts.ssh_file, "the --ssh hosts, one a line (# comments)")
+      ->type_name("FILE")
+      ->group(hosts);
+  cmd->add_option("--ssh-cmd", run.hosts.ssh_cmd,
+                  "the command used instead of plain ssh, for example 'ssh -F my_config -p 2222'")
+      ->type_name("CMD")
+      ->group(hosts);
+  cmd->add_option("--remote-procpool", run.hosts.remote_procpool,
+                  "procpool's path on the other hosts (default: the same path as here)")
+      ->type_name("PATH")
+      ->group(hosts);
+  // A flag that may carry a value after '=' only: `--slurm jobs.json` keeps its job file.
+  cmd->add_flag("--slurm{}", run.hosts.srun_args,
+                "run each of the -j worker slots as a Slurm task: srun --ntasks=1 "
+                "--unbuffered --quiet [SRUN-ARGS] procpool worker; srun's own arguments go "
+                "after '=': --slurm='--partition=debug --time=10'")
+      ->type_name("[=SRUN-ARGS]")
+      ->group(hosts);
+  cmd->add_option("--worker-timeout", run.worker_timeout,
+                  "how long a worker may take to start (default 30s): an ssh that hangs")
+      ->group(hosts);
   cmd->footer(kExitStatusHelp);
 }
 
@@ -136,7 +164,7 @@ int main(int argc, char** argv) {
     auto logger = spdlog::stderr_color_mt("worker");
     logger->set_pattern("procpool worker: %l: %v");
     spdlog::set_default_logger(logger);
-    return procpool::worker_main();
+    return procpool::worker_main(std::vector<std::string>(argv + 2, argv + argc));
   }
 
   CLI::App app{"procpool: run batches of commands in parallel; report each result as it completes"};
@@ -178,12 +206,16 @@ int main(int argc, char** argv) {
     int code = app.exit(e);
     return code == 0 ? 0 : procpool::kExitUsage;
   }
+  for (auto* cmd : {run_cmd, map_cmd}) {
+    if (cmd->parsed()) run.hosts.slurm = cmd->count("--slurm") > 0;
+  }
   if (map_cmd->parsed()) {
     run.input = procpool::RunOptions::Input::kMap;
     run.map_words = map_cmd->remaining();
     if (run.map_words.empty()) {
       fmt::print(stderr,
-                 "procpool map: a TEMPLATE is required, for example: procpool map 'gzip {{}}' "
+                 "procpool map: the template is missing: give the command to run for each input, "
+                 "for example: procpool map 'gzip {{}}' "
                  "::: a.log b.log\nRun with --help for more information.\n");
       return procpool::kExitUsage;
     }

@@ -3,6 +3,7 @@
 #include <sys/prctl.h>
 
 #include <csignal>
+#include <filesystem>
 #include <memory>
 #include <set>
 
@@ -41,6 +42,12 @@ struct Plan {
 Plan make_plan(const RunOptions& o) {
   Plan p;
   p.pool.workers = o.jobs.empty() ? available_cpus() : parse_jobs(o.jobs, available_cpus());
+  // -j is also the slot count of each host named without N/ (as in GNU parallel).
+  p.pool.slots = worker_slots(o.hosts, p.pool.workers, std::filesystem::current_path());
+  if (!p.pool.slots.empty()) p.pool.workers = static_cast<int>(p.pool.slots.size());
+  if (!o.worker_timeout.empty()) {
+    p.pool.start_timeout = parse_duration_flag("--worker-timeout", o.worker_timeout, false);
+  }
   if (!o.timeout.empty()) p.defaults.timeout = parse_duration_flag("--timeout", o.timeout, false);
   if (!o.term_seq.empty()) p.pool.stop = parse_term_seq(o.term_seq);
   if (o.retries < 0 || o.retries > 1000) {

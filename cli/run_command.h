@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "cli/hosts.h"
+
 namespace procpool {
 
 // The flags of `procpool run`, as typed; run_batch validates them before anything starts.
@@ -44,6 +46,8 @@ struct RunOptions {
   std::string results_dir;             // --results: a folder per job with its output
   std::string trace;                   // --trace: Chrome trace-event JSON file
   std::string report;                  // --report: self-contained HTML report file
+  HostOptions hosts;                   // --ssh, --slurm: where the workers run
+  std::string worker_timeout;          // --worker-timeout: how long a worker may take to start
 };
 
 // Runs the batch (`procpool run` or `procpool map`); returns procpool's exit status.

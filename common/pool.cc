@@ -6,6 +6,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -27,14 +29,14 @@ int available_cpus() {
   return std::max(1L, sysconf(_SC_NPROCESSORS_ONLN));
 }
 
-namespace {
-
 std::string self_exe() {
   char buf[4096];
   ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
   if (n < 0) throw_errno("readlink(/proc/self/exe)");
   return std::string(buf, static_cast<size_t>(n));
 }
+
+namespace {
 
 std::string describe_wait_status(int status) {
   if (WIFSIGNALED(status)) return "was killed by " + signal_name(WTERMSIG(status));
@@ -73,11 +75,15 @@ struct ProcessPool::WorkerProc {
   pid_t pid = -1;                // the local process we started (the worker, ssh or srun)
   Fd to;                         // its stdin: frames to it
   Fd from;                       // its stdout: frames from it
+  Fd err;                        // its stderr: the worker's logs, ssh's or srun's complaints
+  std::string err_tail;          // stderr held back until hello: quoted if it never comes
   FrameReader reader;            // partial frames from it
   WriteBuffer wbuf;              // frames not yet written to it
   bool hello = false;            // it has introduced itself
   int64_t remote_pid = 0;        // its pid as it reported (differs from pid through ssh)
-  std::string host;              // where it runs
+  std::string host;              // where it runs, as it reported
+  std::string slot_host;         // where it runs, as the user named it ("" here)
+  bool remote = false;           // job pids are another machine's: never signal them here
   std::optional<Entry> current;  // the job it holds
   int64_t job_pid = -1;          // that job's group leader, once started
   Output output;                 // that job's output so far
@@ -88,13 +94,18 @@ struct ProcessPool::WorkerProc {
 
 class ProcessPool::Manager {
  public:
-  explicit Manager(ProcessPool& pool) : pool_(pool) {}
+  explicit Manager(ProcessPool& pool) : pool_(pool), slots_(pool.options_.slots.size()) {}
   void run();
   // Last resort after a broken invariant: ends every job and worker so nothing waits forever.
   void abandon(const std::string& why);
 
  private:
   void start_worker();
+  // "worker 1234", "worker 1234 on build2", "worker on build2" (before it said hello).
+  std::string describe(const WorkerProc& w) const;
+  // Reads what the worker wrote on stderr: passed on once it said hello, held back before.
+  void read_stderr(WorkerProc& w);
+  int live_slots() const;
   void lose_worker(size_t index, const std::string& why);
   void handle_frame(WorkerProc& w, const json& f);
   void finish_attempt(WorkerProc& w, const json& end);
@@ -117,6 +128,13 @@ class ProcessPool::Manager {
   bool finished() const;
 
   ProcessPool& pool_;
+  // Per slot of options_.slots: a remote slot whose worker cannot start twice in a row is lost
+  // (its host is down or unreachable) and the batch goes on with the others.
+  struct SlotState {
+    bool lost = false;
+    int failed_starts = 0;  // in a row
+  };
+  std::vector<SlotState> slots_;
   std::vector<std::unique_ptr<WorkerProc>> workers_;  // live workers
   std::deque<Entry> pending_;                         // waiting for an idle worker
   std::multimap<Clock::time_point, Entry> delayed_;   // retries waiting out --retry-delay
@@ -130,18 +148,56 @@ class ProcessPool::Manager {
   Clock::time_point last_start_{};  // when the last job was dispatched
 };
 
+int ProcessPool::Manager::live_slots() const {
+  return static_cast<int>(
+      std::count_if(slots_.begin(), slots_.end(), [](const SlotState& s) { return !s.lost; }));
+}
+
+std::string ProcessPool::Manager::describe(const WorkerProc& w) const {
+  std::string who = w.remote_pid ? fmt::format("worker {}", w.remote_pid)
+                    : w.remote   ? std::string("worker")
+                                 : fmt::format("worker {}", w.pid);
+  return w.remote ? who + " on " + (w.host.empty() ? w.slot_host : w.host) : who;
+}
+
+void ProcessPool::Manager::read_stderr(WorkerProc& w) {
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(w.err.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      if (n == 0 || errno != EAGAIN) w.err.reset();
+      return;
+    }
+    if (w.hello) {
+      write_all(STDERR_FILENO, std::string_view(buf, static_cast<size_t>(n)));
+    } else {
+      constexpr size_t kKeep = 2048;
+      w.err_tail.append(buf, static_cast<size_t>(n));
+      if (w.err_tail.size() > kKeep) w.err_tail.erase(0, w.err_tail.size() - kKeep);
+    }
+  }
+}
+
 void ProcessPool::Manager::start_worker() {
   auto w = std::make_unique<WorkerProc>();
-  // The lowest slot no live worker holds, so slots stay 1..N across replacements.
+  // The lowest slot that is not lost and no live worker holds, so slots stay 1..N across
+  // replacements.
   for (w->slot = 1;; ++w->slot) {
+    if (w->slot > static_cast<int>(slots_.size())) return;
+    if (slots_[w->slot - 1].lost) continue;
     bool taken = false;
     for (const auto& other : workers_) taken = taken || other->slot == w->slot;
     if (!taken) break;
   }
+  const WorkerSlot& where = pool_.options_.slots[w->slot - 1];
+  w->slot_host = where.host;
+  w->remote = where.remote;
   w->output = Output(pool_.options_.spill_bytes);
   Pipe to = make_pipe();
   Pipe from = make_pipe();
-  std::vector<std::string> cmd = pool_.options_.worker_command;
+  Pipe err = make_pipe();
+  std::vector<std::string> cmd = where.command;
   std::vector<char*> argv;
   for (auto& a : cmd) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -152,6 +208,7 @@ void ProcessPool::Manager::start_worker() {
   posix_spawnattr_init(&attr);
   posix_spawn_file_actions_adddup2(&actions, to.read.get(), 0);
   posix_spawn_file_actions_adddup2(&actions, from.write.get(), 1);
+  posix_spawn_file_actions_adddup2(&actions, err.write.get(), 2);
   posix_spawn_file_actions_addclosefrom_np(&actions, 3);  // nothing we inherited leaks on
   sigset_t none, all;
   sigemptyset(&none);
@@ -171,9 +228,11 @@ void ProcessPool::Manager::start_worker() {
   }
   w->to = std::move(to.write);
   w->from = std::move(from.read);
+  w->err = std::move(err.read);
   w->started = Clock::now();
   set_nonblocking(w->to.get());
   set_nonblocking(w->from.get());
+  set_nonblocking(w->err.get());
   spdlog::debug("started worker {} ({})", w->pid, fmt::join(cmd, " "));
   workers_.push_back(std::move(w));
 }
@@ -190,19 +249,36 @@ void ProcessPool::Manager::lose_worker(size_t index, const std::string& why) {
   ::kill(w->pid, SIGKILL);  // a no-op when it already exited; certain when it only hung up
   while (::waitpid(w->pid, &status, 0) < 0 && errno == EINTR) {
   }
-  std::string what = fmt::format("worker {} {}", w->remote_pid ? w->remote_pid : w->pid,
-                                 why.empty() ? describe_wait_status(status) : why);
-  if (!w->hello) {
+  if (w->err) read_stderr(*w);
+  std::string what = describe(*w) + " " + (why.empty() ? describe_wait_status(status) : why);
+  SlotState& slot = slots_[w->slot - 1];
+  if (!w->hello && w->retiring) {
+    // Stopped on purpose before it ever started (the batch ended first): not a failure.
+  } else if (!w->hello) {
+    // What ssh or srun said is usually the whole story (host unreachable, no such binary).
+    std::string said = w->err_tail;
+    while (!said.empty() && std::isspace(static_cast<unsigned char>(said.back()))) said.pop_back();
+    if (why.empty()) what += " before it started";
+    if (!said.empty()) what += "; it said: " + said;
     ++failed_starts_;
     last_start_failure_ = what;
-    spdlog::warn("{} before it started", what);
-  } else if (!w->retiring || w->current) {
     spdlog::warn("{}", what);
+    if (w->remote && ++slot.failed_starts >= 2) {
+      slot.lost = true;
+      spdlog::error(
+          "giving up on a worker slot on {}: it could not start twice in a row; the "
+          "batch goes on with {} other slot(s)",
+          w->slot_host, live_slots());
+    }
+  } else {
+    slot.failed_starts = 0;
+    if (!w->retiring || w->current) spdlog::warn("{}", what);
   }
   if (w->current) {
     // The job's group outlives its worker: kill it, and reap whatever of it was re-parented to
-    // us (we may be a subreaper); ECHILD at once when none was.
-    if (w->job_pid > 0) {
+    // us (we may be a subreaper); ECHILD at once when none was. A remote job's pid is not ours:
+    // its worker, seeing its stdin close, ends it there.
+    if (w->job_pid > 0 && !w->remote) {
       ::kill(-static_cast<pid_t>(w->job_pid), SIGKILL);
       while (::waitpid(-static_cast<pid_t>(w->job_pid), nullptr, 0) > 0 || errno == EINTR) {
       }
@@ -227,6 +303,8 @@ void ProcessPool::Manager::lose_worker(size_t index, const std::string& why) {
   }
   if (!ever_hello_ && failed_starts_ >= std::max(1, pool_.options_.workers)) {
     fail_everything("could not start any worker: " + last_start_failure_);
+  } else if (live_slots() == 0 && !pool_.broken()) {
+    fail_everything("every worker slot was lost; the last: " + last_start_failure_);
   }
 }
 
@@ -261,6 +339,10 @@ void ProcessPool::Manager::handle_frame(WorkerProc& w, const json& f) {
     w.hello = true;
     ever_hello_ = true;
     failed_starts_ = 0;
+    slots_[w.slot - 1].failed_starts = 0;
+    // What it said while starting was held back in case it failed; it did not, so pass it on.
+    if (!w.err_tail.empty()) write_all(STDERR_FILENO, w.err_tail);
+    w.err_tail.clear();
     spdlog::debug("worker {} on {} is ready", w.remote_pid, w.host);
   } else {
     throw ProtocolError("unknown frame type '" + type + "'");
@@ -420,7 +502,7 @@ void ProcessPool::Manager::abandon(const std::string& why) {
   for (auto& w : workers_) {
     ::kill(w->pid, SIGKILL);
     ::waitpid(w->pid, nullptr, 0);
-    if (w->job_pid > 0) ::kill(-static_cast<pid_t>(w->job_pid), SIGKILL);
+    if (w->job_pid > 0 && !w->remote) ::kill(-static_cast<pid_t>(w->job_pid), SIGKILL);
     if (w->current) {
       Result r;
       r.status = Status::kError;
@@ -468,7 +550,7 @@ void ProcessPool::Manager::run() {
     if (!pool_.broken()) {
       // Keep the pool at full strength while there is, or may be, work.
       while (!shutting_down_ || !pending_.empty()) {
-        if (static_cast<int>(workers_.size()) >= pool_.options_.workers) break;
+        if (static_cast<int>(workers_.size()) >= live_slots()) break;
         start_worker();
         if (pool_.broken()) break;
       }
@@ -479,6 +561,8 @@ void ProcessPool::Manager::run() {
       for (auto& w : workers_) {
         w->retiring = true;
         if (w->wbuf.empty()) w->to.reset();
+        // One still starting (an ssh still connecting) is not waited for.
+        if (!w->hello) ::kill(w->pid, SIGKILL);
       }
     }
     if (closing && workers_.empty()) return;
@@ -488,6 +572,7 @@ void ProcessPool::Manager::run() {
     for (auto& w : workers_) {
       fds.push_back({w->from.get(), POLLIN, 0});
       fds.push_back({w->wbuf.empty() || !w->to ? -1 : w->to.get(), POLLOUT, 0});
+      fds.push_back({w->err ? w->err.get() : -1, POLLIN, 0});
     }
     std::optional<Clock::time_point> wake_at;
     if (!delayed_.empty()) wake_at = delayed_.begin()->first;
@@ -520,8 +605,9 @@ void ProcessPool::Manager::run() {
     // Walk backwards: lose_worker erases from workers_.
     for (size_t i = workers_.size(); i-- > 0;) {
       WorkerProc& w = *workers_[i];
-      const pollfd& in = fds[1 + 2 * i];
-      const pollfd& out = fds[2 + 2 * i];
+      const pollfd& in = fds[1 + 3 * i];
+      const pollfd& out = fds[2 + 3 * i];
+      if (fds[3 + 3 * i].revents) read_stderr(w);
       std::string lost;
       try {
         if (out.revents) flush_to(w, closing);
@@ -557,6 +643,11 @@ void ProcessPool::Manager::run() {
 ProcessPool::ProcessPool(PoolOptions options) : options_(std::move(options)) {
   if (options_.workers <= 0) options_.workers = available_cpus();
   if (options_.worker_command.empty()) options_.worker_command = {self_exe(), "worker"};
+  if (options_.slots.empty()) {
+    options_.slots.assign(static_cast<size_t>(options_.workers),
+                          WorkerSlot{options_.worker_command, "", false});
+  }
+  options_.workers = static_cast<int>(options_.slots.size());
   // Writing to a worker that died must be an EPIPE we handle, not a signal that kills us.
   ::signal(SIGPIPE, SIG_IGN);
   Pipe wake = make_pipe();

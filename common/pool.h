@@ -20,10 +20,23 @@
 
 namespace procpool {
 
+// One place a worker runs, and how its worker is started there. A slot's worker that dies is
+// replaced in the same slot, so `{%}` stays 1..N.
+struct WorkerSlot {
+  std::vector<std::string> command;  // starts `procpool worker`: directly, through ssh or srun
+  std::string host;                  // as the user named it ("" for this machine), for messages
+  // Its jobs' pids belong to another machine (or another process tree): never signal them here;
+  // a remote worker that cannot be reached twice in a row is given up, and its slot with it.
+  bool remote = false;
+};
+
 struct PoolOptions {
   int workers = 0;                          // 0: one per CPU this process may use
   std::vector<std::string> worker_command;  // empty: this binary's `worker` subcommand
-  int max_tasks_per_worker = 0;             // 0: unlimited; else replaced after that many
+  // Where the workers run, one entry a slot; empty: `workers` slots here, each running
+  // `worker_command`. When given, `workers` is its size.
+  std::vector<WorkerSlot> slots;
+  int max_tasks_per_worker = 0;  // 0: unlimited; else replaced after that many
   std::vector<StopStep> stop = default_stop_sequence();  // stopping a job on timeout or kill
   size_t spill_bytes = Output::kDefaultSpillBytes;       // per-job output kept in memory
   // Which endings use up a retry (a job that could not start is never retried).
@@ -39,6 +52,8 @@ struct PoolOptions {
 
 // CPUs this process may run on (the affinity mask, not just the machine's count).
 int available_cpus();
+// The path of the running binary, which is also the worker (`procpool worker`).
+std::string self_exe();
 
 class ProcessPool {
  public:

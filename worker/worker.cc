@@ -64,6 +64,7 @@ struct Running {
 
 class Worker {
  public:
+  explicit Worker(std::string default_cwd) : default_cwd_(std::move(default_cwd)) {}
   int run();
 
  private:
@@ -88,12 +89,14 @@ class Worker {
   std::optional<Running> job_;  // the job running now
   bool input_closed_ = false;   // the coordinator closed our stdin (or is gone)
   int slot_ = 0;                // our slot as last told, exported as PROCPOOL_SLOT
+  std::string default_cwd_;     // where jobs without a cwd run ("": where we were started)
 };
 
 void Worker::handle_frame(const json& f) {
   std::string type = field<std::string>(f, "t");
   if (type == "run") {
     Task task = parse_run_frame(f);
+    if (task.cwd.empty()) task.cwd = default_cwd_;
     if (task.slot > 0 && task.slot != slot_) {
       // In our own environment, so jobs inherit it without a per-job environment copy.
       slot_ = task.slot;
@@ -387,9 +390,18 @@ int Worker::run() {
 
 }  // namespace
 
-int worker_main() {
+int worker_main(const std::vector<std::string>& args) {
+  std::string default_cwd;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--cwd" && i + 1 < args.size()) {
+      default_cwd = args[++i];
+    } else {
+      spdlog::error("unknown worker argument '{}' (accepted: --cwd DIR)", args[i]);
+      return 2;
+    }
+  }
   try {
-    return Worker().run();
+    return Worker(std::move(default_cwd)).run();
   } catch (const std::exception& e) {
     spdlog::error("worker {}: {}", ::getpid(), e.what());
     return 3;

@@ -3,9 +3,14 @@
 // pipe, ssh and srun.
 #pragma once
 
+#include <string>
+#include <vector>
+
 namespace procpool {
 
 // Runs until stdin closes (then stops any running job and exits). Returns the exit status.
-int worker_main();
+// `args` are the words after `procpool worker`: `--cwd DIR` runs jobs that name no working
+// directory in DIR (remote workers get the coordinator's, for shared file systems).
+int worker_main(const std::vector<std::string>& args);
 
 }  // namespace procpool
