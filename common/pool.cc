@@ -143,7 +143,6 @@ class ProcessPool::Manager {
   bool terminating_ = false;
   bool kill_now_ = false;
   bool ever_hello_ = false;         // some worker has started properly
-  int failed_starts_ = 0;           // workers that died before hello
   std::string last_start_failure_;  // why the last of them died
   Clock::time_point last_start_{};  // when the last job was dispatched
 };
@@ -260,10 +259,9 @@ void ProcessPool::Manager::lose_worker(size_t index, const std::string& why) {
     while (!said.empty() && std::isspace(static_cast<unsigned char>(said.back()))) said.pop_back();
     if (why.empty()) what += " before it started";
     if (!said.empty()) what += "; it said: " + said;
-    ++failed_starts_;
     last_start_failure_ = what;
     spdlog::warn("{}", what);
-    if (w->remote && ++slot.failed_starts >= 2) {
+    if (++slot.failed_starts >= 2 && w->remote) {
       slot.lost = true;
       spdlog::error(
           "giving up on a worker slot on {}: it could not start twice in a row; the "
@@ -301,7 +299,11 @@ void ProcessPool::Manager::lose_worker(size_t index, const std::string& why) {
       complete(std::move(e), std::move(r));
     }
   }
-  if (!ever_hello_ && failed_starts_ >= std::max(1, pool_.options_.workers)) {
+  // Broken only once every slot has tried: one unreachable host that fails at once must not
+  // end a batch whose other hosts are still connecting.
+  bool all_tried = std::all_of(slots_.begin(), slots_.end(),
+                               [](const SlotState& s) { return s.lost || s.failed_starts > 0; });
+  if (!ever_hello_ && all_tried && !pool_.broken()) {
     fail_everything("could not start any worker: " + last_start_failure_);
   } else if (live_slots() == 0 && !pool_.broken()) {
     fail_everything("every worker slot was lost; the last: " + last_start_failure_);
@@ -338,7 +340,6 @@ void ProcessPool::Manager::handle_frame(WorkerProc& w, const json& f) {
     }
     w.hello = true;
     ever_hello_ = true;
-    failed_starts_ = 0;
     slots_[w.slot - 1].failed_starts = 0;
     // What it said while starting was held back in case it failed; it did not, so pass it on.
     if (!w.err_tail.empty()) write_all(STDERR_FILENO, w.err_tail);
