@@ -74,6 +74,15 @@ std::string wait_for(const std::string& path) {
          sq("gave up waiting for " + path) + " >&2; exit 9; fi; sleep 0.01; done";
 }
 
+// Waits until procpool has reported the job `name`: its journal line is written when procpool
+// takes the result, so a job that waits for it finishes strictly after `name` is reported (a
+// file the other job writes would only say it ran, and its result could still arrive second).
+std::string wait_until_reported(const std::string& journal, const std::string& name) {
+  return "i=0; until grep -qF " + sq("\"name\":\"" + name + "\"") + " " + sq(journal) +
+         " 2>/dev/null; do i=$((i+1)); if [ $i -gt 2000 ]; then echo " +
+         sq("gave up waiting for " + name) + " >&2; exit 9; fi; sleep 0.01; done";
+}
+
 bool have_gnu_parallel() {
   RunOutput r = run_program(
       {"/bin/sh", "-c", "command -v parallel >/dev/null && parallel --will-cite --version"});
@@ -340,7 +349,6 @@ TEST_F(MapVsGnuParallel, ArgumentAndFileSourcesMixed) {
 
 // Inputs after the template that look like procpool's own flags are inputs, like any other, and
 // keep their place: GNU parallel takes everything after ::: literally.
-// Known bug found this session, not yet fixed (see the closing note): re-enable with the fix.
 TEST_F(MapVsGnuParallel, InputsThatLookLikeFlags) {
   std::vector<std::string> tail{"printf '<%s>\\n' {#} {}", ":::", "plain.txt"};
   for (const auto& d : files.dashy) tail.insert(tail.end(), {d, "it's.txt"});
@@ -377,7 +385,6 @@ TEST(Map, InjectedCommandsNeverRun) {
 
 // Everything after the template belongs to it: an input that looks like one of map's own flags
 // is an input, in its place, and is never applied as a flag.
-// Known bug found this session, not yet fixed (see the closing note): re-enable with the fix.
 TEST(Map, InputsThatLookLikeFlagsStayInputsInTheirPlace) {
   RunOutput r = pp({"map", "-k", "-j2", "printf '<%s>\\n' {}", ":::", "a", "-x", "b", "--tag", "c",
                     "-q", "--", "d"});
@@ -391,7 +398,6 @@ TEST(Map, InputsThatLookLikeFlagsStayInputsInTheirPlace) {
 }
 
 // The common form `procpool map gzip -9 ::: files`: the template's own options stay in it.
-// Known bug found this session, not yet fixed (see the closing note): re-enable with the fix.
 TEST(Map, TemplateWordsThatLookLikeFlagsStayInTheTemplate) {
   TempDir dir;
   std::string file = dir.write("six", "hello\n");
@@ -716,15 +722,14 @@ TEST(Deps, IndependentJobsRunAtTheSameTime) {
   EXPECT_EQ(j.byname["after"]["status"], "ok");
 }
 
-// slow waits for a file that dep writes; dep needs fast. With two workers the only possible
+// slow waits until dep was reported; dep needs fast. With two workers the only possible
 // completion order is fast, dep, slow, and that is the order they are reported in.
-// Known bug found this session, not yet fixed (see the closing note): re-enable with the fix.
 TEST(Deps, IndependentJobsAreReportedInCompletionOrder) {
   TempDir dir;
-  std::string done = dir.path() + "/dep.done";
-  json jobs = json::array({job("slow", wait_for(done) + "; echo slow"), job("fast", "echo fast"),
-                           job("dep", "echo dep; touch " + sq(done), {"fast"})});
-  RunOutput r = pp({"run", "-j2", job_file(dir, jobs)});
+  std::string journal = dir.path() + "/journal";
+  json jobs = json::array({job("slow", wait_until_reported(journal, "dep") + "; echo slow"),
+                           job("fast", "echo fast"), job("dep", "echo dep", {"fast"})});
+  RunOutput r = pp({"run", "-j2", "--journal", journal, job_file(dir, jobs)});
   ASSERT_EQ(r.exit_status, 0) << r.err;
   EXPECT_EQ(r.out, "fast\ndep\nslow\n");
 }
@@ -760,14 +765,19 @@ TEST(Deps, DryRunPrintsInDependencyOrderAndRunsNothing) {
 // ---- Order ------------------------------------------------------------------------------------
 
 // Job 1 cannot end before job 3 has: it waits for the file job 3 writes last.
+// `echo one` finishes only after `echo three` was reported (see wait_until_reported); run
+// with --journal journal_of(dir).
+std::string journal_of(const TempDir& dir) {
+  return dir.path() + "/journal";
+}
 std::string slow_first_lines(const TempDir& dir) {
-  std::string done = dir.path() + "/three.done";
-  return wait_for(done) + "; echo one\necho two\necho three; touch " + sq(done) + "\n";
+  return wait_until_reported(journal_of(dir), "echo three") + "; echo one\necho two\necho three\n";
 }
 
 TEST(Order, KeepOrderPrintsInInputOrderWhenTheFirstJobIsSlowest) {
   TempDir dir;
-  RunOutput r = pp({"run", "--lines", "-", "-k", "-j3"}, slow_first_lines(dir));
+  RunOutput r =
+      pp({"run", "--lines", "-", "-k", "-j3", "--journal", journal_of(dir)}, slow_first_lines(dir));
   ASSERT_EQ(r.exit_status, 0) << r.err;
   EXPECT_EQ(r.out, "one\ntwo\nthree\n");
   // The headers follow the same order.
@@ -780,7 +790,8 @@ TEST(Order, KeepOrderPrintsInInputOrderWhenTheFirstJobIsSlowest) {
 
 TEST(Order, WithoutKeepOrderTheSlowFirstJobComesLast) {
   TempDir dir;
-  RunOutput r = pp({"run", "--lines", "-", "-j3"}, slow_first_lines(dir));
+  RunOutput r =
+      pp({"run", "--lines", "-", "-j3", "--journal", journal_of(dir)}, slow_first_lines(dir));
   ASSERT_EQ(r.exit_status, 0) << r.err;
   std::vector<std::string> out = lines(r.out);
   ASSERT_EQ(out.size(), 3u) << r.out;
