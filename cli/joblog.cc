@@ -11,6 +11,7 @@
 
 #include "cli/flags.h"
 #include "cli/template.h"
+#include "common/pool.h"
 
 namespace procpool {
 
@@ -71,9 +72,7 @@ JoblogRecorder::JoblogRecorder(const std::string& path) {
     throw UsageError(
         fmt::format("--joblog {}: cannot open the job log: {}", path_, std::strerror(errno)));
   }
-  char host[256] = "";
-  ::gethostname(host, sizeof host - 1);
-  local_host_ = host;
+  local_host_ = local_host_name();
   struct stat st {};
   if (::fstat(fd_.get(), &st) == 0 && st.st_size == 0) write_all(fd_.get(), kHeader);
 }

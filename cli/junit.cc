@@ -22,6 +22,7 @@
 #include "cli/flags.h"
 #include "cli/xml_text.h"
 #include "common/duration.h"
+#include "common/pool.h"
 
 namespace procpool {
 
@@ -86,6 +87,8 @@ std::string reason(const Job& job, const Result& r) {
   }
   if (!r.error.empty()) why += ": " + r.error;
   if (r.attempts > 1) why += fmt::format(" (attempt {})", r.attempts);
+  // The schema has no place for a testcase's host: a job that failed elsewhere says where.
+  if (!r.host.empty() && r.host != local_host_name()) why += " on " + r.host;
   return why;
 }
 
@@ -98,8 +101,7 @@ JunitRecorder::JunitRecorder(std::string path, std::string suite, std::string cl
     throw UsageError(
         fmt::format("--junit {}: cannot create the report: {}", path_, std::strerror(errno)));
   }
-  char host[256] = "";
-  ::gethostname(host, sizeof host - 1);
+  const std::string& host = local_host_name();
   // JUnit's timestamp has no zone (it is UTC here) and no fraction.
   std::string when = iso_time(std::chrono::duration_cast<std::chrono::microseconds>(
                                   std::chrono::system_clock::now().time_since_epoch())

@@ -6,6 +6,7 @@
 
 #include "common/duration.h"
 #include "common/fd.h"
+#include "common/pool.h"
 
 namespace procpool {
 
@@ -63,6 +64,8 @@ std::string header_line(const Job& job, const Result& r, bool color) {
                            : fmt::format("[{}] {}", status_name(r.status), job.name);
   if (r.attempts > 1) detail += fmt::format(", attempt {}", r.attempts);
   if (r.flaky()) detail += ", flaky";
+  // Jobs that ran on another machine say where; local ones stay as short as ever.
+  if (!r.host.empty() && r.host != local_host_name()) detail += ", on " + r.host;
   if (!detail.empty()) line += " (" + detail + ")";
   return line;
 }

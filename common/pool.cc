@@ -29,6 +29,15 @@ int available_cpus() {
   return std::max(1L, sysconf(_SC_NPROCESSORS_ONLN));
 }
 
+const std::string& local_host_name() {
+  static const std::string name = [] {
+    char host[256] = "";
+    ::gethostname(host, sizeof host - 1);
+    return std::string(host);
+  }();
+  return name;
+}
+
 std::string self_exe() {
   char buf[4096];
   ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);

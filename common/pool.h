@@ -54,6 +54,8 @@ struct PoolOptions {
 int available_cpus();
 // The path of the running binary, which is also the worker (`procpool worker`).
 std::string self_exe();
+// This machine's host name, as workers report theirs.
+const std::string& local_host_name();
 
 class ProcessPool {
  public:

@@ -126,6 +126,21 @@ TEST_F(ClusterTest, SshJobsReportTheHostTheyRanOn) {
   EXPECT_EQ(hosts, (std::set<std::string>{"pph1", "pph2"}));
 }
 
+TEST_F(ClusterTest, HeadersJunitAndJoblogNameTheHost) {
+  TempDir dir;
+  json jobs = json::array({{{"name", "broken"}, {"cmd", "exit 4"}}});
+  std::string junit = dir.path() + "/junit.xml", joblog = dir.path() + "/joblog";
+  RunOutput r = run_procpool(
+      concat(run_on({"1/pph2"}), {"--junit", junit, "--joblog", joblog, job_file(dir, jobs)}));
+  EXPECT_EQ(r.exit_status, 1) << r.err;
+  EXPECT_NE(r.err.find("[failed] broken (exit 4, "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(", on pph2)"), std::string::npos) << r.err;
+  EXPECT_NE(slurp(junit).find("message=\"exit 4 on pph2\""), std::string::npos) << slurp(junit);
+  auto log = lines(slurp(joblog));
+  ASSERT_EQ(log.size(), 2u) << slurp(joblog);
+  EXPECT_EQ(log[1].substr(0, log[1].find('\t', 2)), "1\tpph2") << log[1];
+}
+
 TEST_F(ClusterTest, SshCarriesBinaryOutputByteForByte) {
   TempDir dir;
   std::string bytes;

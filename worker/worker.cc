@@ -21,6 +21,7 @@
 #include "common/fd.h"
 #include "common/frame.h"
 #include "common/messages.h"
+#include "common/pool.h"
 #include "worker/spawn.h"
 
 namespace procpool {
@@ -324,8 +325,7 @@ int Worker::run() {
   set_nonblocking(STDIN_FILENO);
   set_nonblocking(STDOUT_FILENO);
 
-  char host[256] = "";
-  ::gethostname(host, sizeof host - 1);
+  const std::string& host = local_host_name();
   send({{"t", "hello"}, {"v", kProtocolVersion}, {"pid", ::getpid()}, {"host", host}});
 
   for (;;) {
