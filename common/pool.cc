@@ -254,7 +254,10 @@ void ProcessPool::Manager::lose_worker(size_t index, const std::string& why) {
   std::unique_ptr<WorkerProc> w = std::move(workers_[index]);
   workers_.erase(workers_.begin() + static_cast<std::ptrdiff_t>(index));
   int status = 0;
-  ::kill(w->pid, SIGKILL);  // a no-op when it already exited; certain when it only hung up
+  // Its whole group: a no-op when it already exited; certain when it only hung up; and an ssh
+  // takes its ProxyCommand along. (Its jobs lead groups of their own.) The unreaped leader
+  // keeps the group id ours until the waitpid below.
+  ::kill(-w->pid, SIGKILL);
   while (::waitpid(w->pid, &status, 0) < 0 && errno == EINTR) {
   }
   if (w->err) read_stderr(*w);
@@ -510,7 +513,7 @@ void ProcessPool::Manager::flush_to(WorkerProc& w, bool closing) {
 
 void ProcessPool::Manager::abandon(const std::string& why) {
   for (auto& w : workers_) {
-    ::kill(w->pid, SIGKILL);
+    ::kill(-w->pid, SIGKILL);
     ::waitpid(w->pid, nullptr, 0);
     if (w->job_pid > 0 && !w->remote) ::kill(-static_cast<pid_t>(w->job_pid), SIGKILL);
     if (w->current) {
@@ -572,7 +575,7 @@ void ProcessPool::Manager::run() {
         w->retiring = true;
         if (w->wbuf.empty()) w->to.reset();
         // One still starting (an ssh still connecting) is not waited for.
-        if (!w->hello) ::kill(w->pid, SIGKILL);
+        if (!w->hello) ::kill(-w->pid, SIGKILL);
       }
     }
     if (closing && workers_.empty()) return;

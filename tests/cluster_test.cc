@@ -315,6 +315,18 @@ TEST_F(ClusterTest, NoReachableHostFailsWithTheHostAndSshsError) {
   EXPECT_NE(r.err.find("Connection refused"), std::string::npos) << r.err;
 }
 
+TEST_F(ClusterTest, AWorkerThatNeverStartsIsGivenUpAfterTheWorkerTimeout) {
+  TempDir dir;
+  // ssh waits on a proxy that never answers: a host that hangs, with no packet sent anywhere.
+  std::string config =
+      dir.write("ssh_config", "Include " + ssh_config_ + "\nHost hang\n  ProxyCommand sleep 300\n");
+  json jobs = json::array({{{"name", "j"}, {"cmd", "true"}}});
+  RunOutput r = run_procpool({"run", "--worker-timeout", "1s", "--ssh-cmd", "ssh -F " + sq(config),
+                              "--ssh", "1/hang", job_file(dir, jobs)});
+  EXPECT_EQ(r.exit_status, 2) << r.err;
+  EXPECT_NE(r.err.find("worker on hang did not start within 1s"), std::string::npos) << r.err;
+}
+
 // A batch with every kind of ending, compared field by field between local and Slurm workers.
 json mixed_batch(const TempDir& dir) {
   return json::array({
