@@ -189,15 +189,18 @@ void ProcessPool::Manager::read_stderr(WorkerProc& w) {
 
 void ProcessPool::Manager::start_worker() {
   auto w = std::make_unique<WorkerProc>();
-  // The lowest slot that is not lost and no live worker holds, so slots stay 1..N across
-  // replacements.
-  for (w->slot = 1;; ++w->slot) {
-    if (w->slot > static_cast<int>(slots_.size())) return;
-    if (slots_[w->slot - 1].lost) continue;
+  // A free slot that is not lost, so slots stay 1..N across replacements: the lowest of those
+  // that failed to start least often, so a failing start moves on to the next slot (and host).
+  for (int slot = 1; slot <= static_cast<int>(slots_.size()); ++slot) {
+    if (slots_[slot - 1].lost) continue;
     bool taken = false;
-    for (const auto& other : workers_) taken = taken || other->slot == w->slot;
-    if (!taken) break;
+    for (const auto& other : workers_) taken = taken || other->slot == slot;
+    if (taken) continue;
+    if (w->slot == 0 || slots_[slot - 1].failed_starts < slots_[w->slot - 1].failed_starts) {
+      w->slot = slot;
+    }
   }
+  if (w->slot == 0) return;
   const WorkerSlot& where = pool_.options_.slots[w->slot - 1];
   w->slot_host = where.host;
   w->remote = where.remote;
@@ -556,16 +559,21 @@ bool ProcessPool::Manager::finished() const {
 }
 
 void ProcessPool::Manager::run() {
-  for (int i = 0; i < pool_.options_.workers && !pool_.broken(); ++i) start_worker();
   bool closing = false;  // workers' stdins closed for the final shutdown
   for (;;) {
     take_incoming();
     if (!pool_.broken()) {
-      // Keep the pool at full strength while there is, or may be, work.
-      while (!shutting_down_ || !pending_.empty()) {
-        if (static_cast<int>(workers_.size()) >= live_slots()) break;
+      // Start workers as the work needs them, up to one per slot: a batch of one job starts
+      // one worker, not -j of them (each costs an exec, or an ssh connection).
+      auto waiting_for_work = std::count_if(workers_.begin(), workers_.end(), [](const auto& w) {
+        return !w->current && !w->retiring;
+      });
+      while (static_cast<int64_t>(pending_.size()) > waiting_for_work &&
+             static_cast<int>(workers_.size()) < live_slots() && !pool_.broken()) {
+        size_t before = workers_.size();
         start_worker();
-        if (pool_.broken()) break;
+        if (workers_.size() == before) break;
+        ++waiting_for_work;
       }
     }
     dispatch();
