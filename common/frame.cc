@@ -23,7 +23,51 @@ std::string encode_frame(const json& body) {
   return out;
 }
 
+namespace {
+
+constexpr unsigned char kOutputMark = 0xC1;  // never used by MessagePack
+constexpr size_t kOutputHeader = 1 + 1 + 8;  // mark, stream, job id
+
+}  // namespace
+
+void append_output_frame(std::string& out, uint64_t id, int stream, std::string_view bytes) {
+  size_t len = kOutputHeader + bytes.size();
+  if (len > kMaxFrameBytes) throw ProtocolError("frame too large to send: " + std::to_string(len));
+  char head[4 + kOutputHeader];
+  for (int i = 0; i < 4; ++i) head[i] = static_cast<char>((len >> (24 - 8 * i)) & 0xff);
+  head[4] = static_cast<char>(kOutputMark);
+  head[5] = static_cast<char>(stream);
+  for (int i = 0; i < 8; ++i) head[6 + i] = static_cast<char>((id >> (56 - 8 * i)) & 0xff);
+  out.append(head, sizeof head);
+  out.append(bytes);
+}
+
+void FrameReader::feed(std::string_view bytes) {
+  // Reclaim what was consumed, here rather than in next_frame(): an output piece points into
+  // the buffer until the caller is done with it, which is before it feeds more. Compacting once
+  // the consumed prefix dominates keeps the buffer from growing without bound.
+  if (pos_ == buf_.size()) {
+    buf_.clear();
+    pos_ = 0;
+  } else if (pos_ > 65536 && pos_ * 2 > buf_.size()) {
+    buf_.erase(0, pos_);
+    pos_ = 0;
+  }
+  buf_.append(bytes);
+}
+
 std::optional<json> FrameReader::next() {
+  auto f = next_frame();
+  if (!f) return std::nullopt;
+  if (!f->output) return std::move(f->body);
+  const auto& o = *f->output;
+  return json{{"t", "out"},
+              {"id", o.id},
+              {"s", o.stream},
+              {"d", json::binary(std::vector<uint8_t>(o.bytes.begin(), o.bytes.end()))}};
+}
+
+std::optional<Frame> FrameReader::next_frame() {
   if (buf_.size() - pos_ < 4) return std::nullopt;
   const auto* p = reinterpret_cast<const unsigned char*>(buf_.data() + pos_);
   uint32_t len = (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
@@ -32,23 +76,28 @@ std::optional<json> FrameReader::next() {
                         std::to_string(kMaxFrameBytes) + " bytes");
   }
   if (buf_.size() - pos_ - 4 < len) return std::nullopt;
-  json body;
-  try {
-    auto begin = buf_.data() + pos_ + 4;
-    body = json::from_msgpack(begin, begin + len);
-  } catch (const json::exception& e) {
-    throw ProtocolError(std::string("undecodable frame: ") + e.what());
+  Frame frame;
+  const char* begin = buf_.data() + pos_ + 4;
+  if (len > 0 && static_cast<unsigned char>(begin[0]) == kOutputMark) {
+    if (len < kOutputHeader) throw ProtocolError("output frame shorter than its header");
+    OutputPiece piece;
+    piece.stream = static_cast<unsigned char>(begin[1]);
+    if (piece.stream != 1 && piece.stream != 2) {
+      throw ProtocolError("output frame for stream " + std::to_string(piece.stream));
+    }
+    for (int i = 0; i < 8; ++i)
+      piece.id = (piece.id << 8) | static_cast<unsigned char>(begin[2 + i]);
+    piece.bytes = std::string_view(begin + kOutputHeader, len - kOutputHeader);
+    frame.output = piece;
+  } else {
+    try {
+      frame.body = json::from_msgpack(begin, begin + len);
+    } catch (const json::exception& e) {
+      throw ProtocolError(std::string("undecodable frame: ") + e.what());
+    }
   }
   pos_ += 4 + len;
-  // Compact once the consumed prefix dominates, so the buffer never grows without bound.
-  if (pos_ == buf_.size()) {
-    buf_.clear();
-    pos_ = 0;
-  } else if (pos_ > 65536 && pos_ * 2 > buf_.size()) {
-    buf_.erase(0, pos_);
-    pos_ = 0;
-  }
-  return body;
+  return frame;
 }
 
 bool WriteBuffer::flush(int fd) {

@@ -1,6 +1,6 @@
 // The frames coordinator and worker exchange, built and read in one place so both sides agree.
 //
-// worker -> coordinator: hello {v, pid, host}; start {id, pid}; out {id, s, d};
+// worker -> coordinator: hello {v, pid, host}; start {id, pid}; output frames (frame.h);
 //                        end {id, how, code, sig, err, t0, t1, dur, ut, st, rss}
 // coordinator -> worker: run {id, argv | sh, env, cwd, tmo, stop, mem, cpu, nice, slot};
 //                        kill {id, now} (now: SIGKILL at once instead of the stop sequence)

@@ -117,6 +117,7 @@ class ProcessPool::Manager {
   int live_slots() const;
   void lose_worker(size_t index, const std::string& why);
   void handle_frame(WorkerProc& w, const json& f);
+  void handle_output(WorkerProc& w, const OutputPiece& piece);
   void finish_attempt(WorkerProc& w, const json& end);
   void complete(Entry e, Result r);
   void dispatch();
@@ -325,21 +326,21 @@ void ProcessPool::Manager::lose_worker(size_t index, const std::string& why) {
   }
 }
 
+void ProcessPool::Manager::handle_output(WorkerProc& w, const OutputPiece& piece) {
+  if (!w.current) throw ProtocolError("output frame with no job running");
+  auto stream = piece.stream == 2 ? Stream::kStderr : Stream::kStdout;
+  if (pool_.options_.on_output) {
+    pool_.options_.on_output(w.current->future.job(), stream, piece.bytes);
+  }
+  w.output.append(stream, piece.bytes);
+}
+
 void ProcessPool::Manager::handle_frame(WorkerProc& w, const json& f) {
   std::string type = field<std::string>(f, "t");
-  if (spdlog::should_log(spdlog::level::debug) && type != "out") {
+  if (spdlog::should_log(spdlog::level::debug)) {
     spdlog::debug("worker {} sent {}", w.remote_pid ? w.remote_pid : w.pid, f.dump());
   }
-  if (type == "out") {
-    if (!w.current) throw ProtocolError("output frame with no job running");
-    auto d = f.find("d");
-    if (d == f.end() || !d->is_binary()) throw ProtocolError("output frame without binary data");
-    const auto& bytes = d->get_binary();
-    auto stream = field<int>(f, "s") == 2 ? Stream::kStderr : Stream::kStdout;
-    std::string_view piece(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-    if (pool_.options_.on_output) pool_.options_.on_output(w.current->future.job(), stream, piece);
-    w.output.append(stream, piece);
-  } else if (type == "end") {
+  if (type == "end") {
     finish_attempt(w, f);
   } else if (type == "start") {
     w.job_pid = field<int64_t>(f, "pid");
@@ -637,7 +638,13 @@ void ProcessPool::Manager::run() {
           ssize_t n = ::read(w.from.get(), buf, sizeof buf);
           if (n > 0) {
             w.reader.feed(std::string_view(buf, static_cast<size_t>(n)));
-            while (auto f = w.reader.next()) handle_frame(w, *f);
+            while (auto f = w.reader.next_frame()) {
+              if (f->output) {
+                handle_output(w, *f->output);
+              } else {
+                handle_frame(w, f->body);
+              }
+            }
           } else if (n == 0) {
             lost = w.reader.mid_frame() ? "died in the middle of a frame" : "";
             if (lost.empty()) lost = "-";  // plain EOF: described by its exit status below

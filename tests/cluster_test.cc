@@ -100,6 +100,14 @@ class LinkDown {
   std::string link_;
 };
 
+// Cuts `link` while procpool runs and waits for it to end (bounded: a hang fails the test).
+BackgroundResult wait_with_link_down(Background& pp, const std::string& link) {
+  LinkDown cut(link);
+  BackgroundResult r = pp.wait(120s);
+  EXPECT_FALSE(r.hung) << "procpool hung after a host was cut off";
+  return r;
+}
+
 TEST_F(ClusterTest, SshJobsReportTheHostTheyRanOn) {
   TempDir dir;
   // Four jobs that wait for each other (a barrier of files), so all four slots must hold one
@@ -238,12 +246,7 @@ TEST_F(ClusterTest, AHostCutOffMidRunLosesNoJob) {
       },
       30s);
   ASSERT_TRUE(pph1_started) << pp.stderr_so_far();
-  BackgroundResult r;
-  {
-    LinkDown cut("ppv1a");
-    r = pp.wait(120s);
-  }
-  EXPECT_FALSE(r.hung);
+  BackgroundResult r = wait_with_link_down(pp, "ppv1a");
   EXPECT_EQ(r.exit_status, 0) << r.err;
   auto recs = by_name(r.out);
   ASSERT_EQ(recs.size(), 4u) << r.out;
@@ -268,12 +271,7 @@ TEST_F(ClusterTest, AHostCutOffWithoutRetriesReportsItsJobCrashedNamingTheHost) 
       Background::procpool(concat(run_on({"1/pph1"}), {"--format", "jsonl", job_file(dir, jobs)}));
   ASSERT_TRUE(eventually([&] { return file_exists(dir.path() + "/go"); }, 30s))
       << pp.stderr_so_far();
-  BackgroundResult r;
-  {
-    LinkDown cut("ppv1a");
-    r = pp.wait(120s);
-  }
-  EXPECT_FALSE(r.hung);
+  BackgroundResult r = wait_with_link_down(pp, "ppv1a");
   EXPECT_EQ(r.exit_status, 1) << r.err;
   auto recs = by_name(r.out);
   EXPECT_EQ(recs["victim"]["status"], "crashed") << r.out;

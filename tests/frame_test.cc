@@ -161,6 +161,60 @@ TEST(Frame, ManyFramesAcrossUnevenFeeds) {
   EXPECT_FALSE(reader.mid_frame());
 }
 
+TEST(OutputFrame, EveryByteSurvivesBetweenControlFrames) {
+  std::string bytes;
+  for (int i = 0; i < 256; ++i) bytes += static_cast<char>(i);
+  std::string wire;
+  append_frame(wire, {{"t", "start"}, {"id", 7}});
+  append_output_frame(wire, 7, 2, bytes);
+  append_output_frame(wire, (uint64_t{1} << 40) + 3, 1, "");
+  append_frame(wire, {{"t", "end"}});
+  FrameReader r;
+  // Fed a byte at a time: a piece is whole and points at the right bytes whatever the cuts.
+  std::vector<Frame> got;
+  std::vector<std::string> pieces;
+  for (char c : wire) {
+    r.feed(std::string_view(&c, 1));
+    while (auto f = r.next_frame()) {
+      if (f->output) pieces.emplace_back(f->output->bytes);
+      got.push_back(std::move(*f));
+    }
+  }
+  ASSERT_EQ(got.size(), 4u);
+  EXPECT_EQ(got[0].body["t"], "start");
+  ASSERT_TRUE(got[1].output);
+  EXPECT_EQ(got[1].output->id, 7u);
+  EXPECT_EQ(got[1].output->stream, 2);
+  EXPECT_EQ(pieces[0], bytes);
+  EXPECT_EQ(got[2].output->id, (uint64_t{1} << 40) + 3);
+  EXPECT_EQ(pieces[1], "");
+  EXPECT_EQ(got[3].body["t"], "end");
+  EXPECT_FALSE(r.mid_frame());
+}
+
+TEST(OutputFrame, NextGivesItAsJsonWithABinaryValue) {
+  std::string wire;
+  append_output_frame(wire, 9, 1, std::string("a\0b", 3));
+  FrameReader r;
+  r.feed(wire);
+  auto f = r.next();
+  ASSERT_TRUE(f);
+  EXPECT_EQ((*f)["t"], "out");
+  EXPECT_EQ((*f)["id"], 9);
+  EXPECT_EQ((*f)["s"], 1);
+  EXPECT_EQ((*f)["d"].get_binary(), (std::vector<uint8_t>{'a', 0, 'b'}));
+}
+
+TEST(OutputFrame, BadStreamOrShortHeaderIsAProtocolError) {
+  for (std::string body :
+       {std::string("\xC1\x03", 2) + std::string(8, '\0'), std::string("\xC1\x01\0\0", 4)}) {
+    std::string wire = {0, 0, 0, static_cast<char>(body.size())};
+    FrameReader r;
+    r.feed(wire + body);
+    EXPECT_THROW(r.next_frame(), ProtocolError) << body.size();
+  }
+}
+
 TEST(Frame, TruncatedFrameWaitsAndIsMidFrame) {
   std::string frame = encode_frame(json{{"type", "output"}, {"data", binary_value("abc")}});
   FrameReader reader;

@@ -161,9 +161,8 @@ ssize_t Worker::read_job_pipe(Fd& fd, Stream s) {
     fd.reset();
     return 0;
   }
-  json f = {{"t", "out"}, {"id", job_->task.id}, {"s", static_cast<int>(s)}};
-  f["d"] = json::binary(std::vector<uint8_t>(buf, buf + n));
-  send(f);
+  append_output_frame(wbuf_.data(), job_->task.id, static_cast<int>(s),
+                      std::string_view(buf, static_cast<size_t>(n)));
   return n;
 }
 
