@@ -138,8 +138,8 @@ class ProcessPool::Manager {
   bool finished() const;
 
   ProcessPool& pool_;
-  // Per slot of options_.slots: a remote slot whose worker cannot start twice in a row is lost
-  // (its host is down or unreachable) and the batch goes on with the others.
+  // Per slot of options_.slots: a slot whose worker cannot start twice in a row (remote: its
+  // host is down or unreachable) or five times (local) is lost; the batch goes on without it.
   struct SlotState {
     bool lost = false;
     int failed_starts = 0;  // in a row
@@ -277,12 +277,14 @@ void ProcessPool::Manager::lose_worker(size_t index, const std::string& why) {
     if (!said.empty()) what += "; it said: " + said;
     last_start_failure_ = what;
     spdlog::warn("{}", what);
-    if (++slot.failed_starts >= 2 && w->remote) {
+    // A remote slot twice in a row: its host is down. A local one five times: its binary is
+    // gone or broken; the pool must not respawn it forever.
+    if (++slot.failed_starts >= (w->remote ? 2 : 5)) {
       slot.lost = true;
       spdlog::error(
-          "giving up on a worker slot on {}: it could not start twice in a row; the "
-          "batch goes on with {} other slot(s)",
-          w->slot_host, live_slots());
+          "giving up on worker slot {}{}: it could not start {} times in a row; the batch "
+          "goes on with {} other slot(s)",
+          w->slot, w->remote ? " on " + w->slot_host : "", slot.failed_starts, live_slots());
     }
   } else {
     slot.failed_starts = 0;
