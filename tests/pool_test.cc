@@ -320,6 +320,26 @@ TEST(ProcessPoolTest, WorkerCommandThatSpeaksNonsenseBreaksThePool) {
   pool.shutdown(/*wait=*/true);
 }
 
+TEST(ProcessPoolTest, ASlotWhoseWorkerStopsStartingIsGivenUpNotRespawnedForever) {
+  // The first worker starts and runs one job; every later start fails at once, as when the
+  // binary vanished mid-run. The slot is given up after five failed starts in a row, and the
+  // job left is reported instead of waiting on a respawn loop.
+  TempDir dir;
+  std::string flag = dir.path() + "/started";
+  std::string starter = "[ -e " + flag + " ] && exit 1; touch " + flag + "; exec " +
+                        std::string(PROCPOOL_BIN) + " worker";
+  PoolOptions options = pool_options(1, {"/bin/sh", "-c", starter});
+  options.max_tasks_per_worker = 1;
+  ProcessPool pool(std::move(options));
+  Future first = pool.submit(shell_job("first", "true"));
+  Future second = pool.submit(shell_job("second", "true"));
+  EXPECT_EQ(first.result(kPatience).status, Status::kOk);
+  const Result& r = second.result(kPatience);
+  EXPECT_EQ(r.status, Status::kError);
+  EXPECT_NE(r.error.find("every worker slot was lost"), std::string::npos) << r.error;
+  pool.shutdown(/*wait=*/true);
+}
+
 TEST(ProcessPoolTest, DestructorWaitsForSubmittedJobs) {
   TempDir dir;
   std::string done = dir.path() + "/done";
