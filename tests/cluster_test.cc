@@ -19,6 +19,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "cli/template.h"
+#include "common/pool.h"
 #include "tests/support/background.h"
 #include "tests/support/e2e.h"
 #include "tests/support/process_checks.h"
@@ -34,10 +36,9 @@ std::string env(const char* name) {
   return v ? v : "";
 }
 
+// Quoting for the shell, as procpool's own templates do it.
 std::string sq(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
+  return shell_quote(s);
 }
 
 // Skips (or, when the cluster is required, fails) a test whose engine is not running.
@@ -108,30 +109,41 @@ BackgroundResult wait_with_link_down(Background& pp, const std::string& link) {
   return r;
 }
 
-TEST_F(ClusterTest, SshJobsReportTheHostTheyRanOn) {
+// Runs `n` jobs that wait for each other (a barrier of files) on `hosts`, so every slot must
+// hold one at once and every host is used, whichever worker says hello first. Each job prints
+// its host name; returns the hosts the results name, checking each against what its job said.
+std::set<std::string> hosts_of_a_barrier(const std::vector<std::string>& args, int n) {
   TempDir dir;
-  // Four jobs that wait for each other (a barrier of files), so all four slots must hold one
-  // at once: both hosts are certainly used, whichever worker says hello first.
   json jobs = json::array();
-  for (int i = 0; i < 4; ++i) {
-    jobs.push_back({{"name", "j" + std::to_string(i)},
-                    {"cmd", "touch " + sq(dir.path()) + "/started." + std::to_string(i) +
-                                "; n=0; while [ $(ls " + sq(dir.path()) +
-                                " | grep -c started) -lt 4 ] && [ $n -lt 600 ]; do sleep 0.05; "
-                                "n=$((n+1)); done; hostname"}});
+  for (int i = 0; i < n; ++i) {
+    jobs.push_back(
+        {{"name", "j" + std::to_string(i)},
+         {"cmd", "touch " + sq(dir.path()) + "/started." + std::to_string(i) +
+                     "; i=0; while [ $(ls " + sq(dir.path()) + " | grep -c started) -lt " +
+                     std::to_string(n) +
+                     " ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done; hostname"}});
   }
-  RunOutput r = run_procpool(
-      concat(run_on({"2/pph1", "2/pph2"}), {"--format", "jsonl", job_file(dir, jobs)}));
-  ASSERT_EQ(r.exit_status, 0) << r.err;
+  RunOutput r = run_procpool(concat(args, {"--format", "jsonl", job_file(dir, jobs)}));
+  EXPECT_EQ(r.exit_status, 0) << r.err;
   auto recs = by_name(r.out);
-  ASSERT_EQ(recs.size(), 4u) << r.out;
+  EXPECT_EQ(recs.size(), static_cast<size_t>(n)) << r.out;
   std::set<std::string> hosts;
   for (auto& [name, rec] : recs) {
     EXPECT_EQ(rec["status"], "ok") << rec.dump();
     EXPECT_EQ(rec["host"], trimmed(rec["stdout"].get<std::string>())) << rec.dump();
     hosts.insert(rec["host"].get<std::string>());
   }
-  EXPECT_EQ(hosts, (std::set<std::string>{"pph1", "pph2"}));
+  return hosts;
+}
+
+TEST_F(ClusterTest, SshJobsReportTheHostTheyRanOn) {
+  EXPECT_EQ(hosts_of_a_barrier(run_on({"2/pph1", "2/pph2"}), 4),
+            (std::set<std::string>{"pph1", "pph2"}));
+}
+
+TEST_F(ClusterTest, ColonIsThisMachineBesideSshHosts) {
+  EXPECT_EQ(hosts_of_a_barrier(run_on({"1/:", "1/pph1"}), 2),
+            (std::set<std::string>{local_host_name(), "pph1"}));
 }
 
 TEST_F(ClusterTest, HeadersJunitAndJoblogNameTheHost) {
