@@ -135,6 +135,7 @@ class ProcessPool::Manager {
   void take_incoming();
   void terminate_all();
   void fail_everything(const std::string& why);
+  void fail_pending(const std::string& why);
   bool finished() const;
 
   ProcessPool& pool_;
@@ -325,6 +326,9 @@ void ProcessPool::Manager::lose_worker(size_t index, const std::string& why) {
     fail_everything("could not start any worker: " + last_start_failure_);
   } else if (live_slots() == 0 && !pool_.broken()) {
     fail_everything("every worker slot was lost; the last: " + last_start_failure_);
+  } else if (auto broken = pool_.broken()) {
+    // Broken before this worker ended: the first job it was handed has nowhere else to go.
+    fail_pending(*broken);
   }
 }
 
@@ -486,7 +490,10 @@ void ProcessPool::Manager::dispatch() {
   for (auto it = due.rbegin(); it != due.rend(); ++it) pending_.push_front(std::move(*it));
   Millis delay = pool_.options_.start_delay;
   for (auto& w : workers_) {
-    if (!w->hello || w->current || w->retiring || !w->to) continue;
+    // A local worker is this very binary: its first job goes with its start, saving a round
+    // trip (a worker that then fails to start hands the job back untouched). A remote one
+    // must first say which protocol it speaks.
+    if ((!w->hello && w->remote) || w->current || w->retiring || !w->to) continue;
     if (delay.count() && now < last_start_ + delay) break;
     while (!pending_.empty()) {
       Entry e = std::move(pending_.front());
@@ -543,6 +550,10 @@ void ProcessPool::Manager::fail_everything(const std::string& why) {
     pool_.shutdown_ = true;
   }
   shutting_down_ = true;
+  fail_pending(why);
+}
+
+void ProcessPool::Manager::fail_pending(const std::string& why) {
   for (auto& e : pending_) {
     if (!e.running && !e.future.set_running_or_notify_cancel()) continue;
     Result r;
@@ -580,6 +591,11 @@ void ProcessPool::Manager::run() {
       }
     }
     dispatch();
+    // Write what dispatch queued now: waiting for the next poll to report the pipe writable
+    // would cost every job a poll round (the pipe almost always has room).
+    for (auto& w : workers_) {
+      if (!w->wbuf.empty()) flush_to(*w, closing);
+    }
     if (finished() && !closing) {
       closing = true;
       for (auto& w : workers_) {
