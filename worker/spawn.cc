@@ -12,7 +12,10 @@
 #include <cstring>
 #include <string>
 #include <system_error>
+#include <unordered_map>
 #include <vector>
+
+#include "worker/plain_command.h"
 
 extern char** environ;
 
@@ -52,11 +55,7 @@ std::vector<std::string> merged_environment(const std::map<std::string, std::str
 
 // PATH lookup done here, not by posix_spawnp, so a PATH in the job's own env is honoured and
 // "not found" is told apart from "found but not executable".
-std::string resolve(const std::string& program, const std::map<std::string, std::string>& env) {
-  if (program.find('/') != std::string::npos) return program;
-  auto it = env.find("PATH");
-  const char* path_env = it != env.end() ? it->second.c_str() : ::getenv("PATH");
-  std::string path = path_env ? path_env : "/usr/local/bin:/usr/bin:/bin";
+std::string search_path(const std::string& program, const std::string& path) {
   std::string found_not_executable;
   size_t start = 0;
   for (;;) {
@@ -78,6 +77,37 @@ std::string resolve(const std::string& program, const std::map<std::string, std:
   throw SpawnError("cannot run '" + program + "': command not found in PATH");
 }
 
+// Where each program was found, per PATH: a batch runs the same few programs thousands of
+// times, and every miss in a long PATH is a stat (as dash keeps its own hash of them). An
+// entry that no longer runs is dropped and looked up again (see spawn_task).
+std::unordered_map<std::string, std::string> resolved_cache;
+
+std::string cache_key(const std::string& program, const std::map<std::string, std::string>& env) {
+  auto it = env.find("PATH");
+  const char* path_env = it != env.end() ? it->second.c_str() : ::getenv("PATH");
+  return std::string(path_env ? path_env : "/usr/local/bin:/usr/bin:/bin") + '\0' + program;
+}
+
+std::string resolve(const std::string& program, const std::map<std::string, std::string>& env) {
+  if (program.find('/') != std::string::npos) return program;
+  std::string key = cache_key(program, env);
+  auto hit = resolved_cache.find(key);
+  if (hit != resolved_cache.end()) return hit->second;
+  std::string found = search_path(program, key.substr(0, key.size() - program.size() - 1));
+  if (resolved_cache.size() > 1024) resolved_cache.clear();  // a batch of distinct programs
+  return resolved_cache[key] = found;
+}
+
+// As resolve, with "" for "cannot be run".
+std::string search_or_empty(const std::string& program,
+                            const std::map<std::string, std::string>& env) {
+  try {
+    return resolve(program, env);
+  } catch (const SpawnError&) {
+    return "";
+  }
+}
+
 void check_cwd(const std::string& cwd) {
   struct stat st;
   if (::stat(cwd.c_str(), &st) != 0) {
@@ -91,8 +121,9 @@ void check_cwd(const std::string& cwd) {
 // The slower way, for jobs with limits that posix_spawn cannot set: fork (the worker is small
 // and single-threaded), then only async-signal-safe calls before exec. An exec failure comes
 // back through a close-on-exec pipe, so it is reported, not guessed from exit status 127.
-pid_t fork_exec(const char* program, char* const* argv, char* const* envp, const Task& task,
-                int out_w, int err_w) {
+// Returns 0, or the errno exec failed with, as posix_spawn does.
+int fork_exec(pid_t* pid_out, const char* program, char* const* argv, char* const* envp,
+              const Task& task, int out_w, int err_w) {
   Fd devnull(::open("/dev/null", O_RDONLY | O_CLOEXEC));
   if (!devnull) throw_errno("open(/dev/null)");
   devnull.reset(move_above_stdio(devnull.release()));
@@ -145,69 +176,126 @@ pid_t fork_exec(const char* program, char* const* argv, char* const* envp, const
   if (n == sizeof err) {
     while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
     }
-    throw SpawnError(std::string("cannot run '") + argv[0] + "': " + std::strerror(err));
+    return err;
   }
-  return pid;
+  *pid_out = pid;
+  return 0;
+}
+
+// A program, its arguments and its environment, kept alive while posix_spawn or fork_exec
+// reads them through the pointer arrays (which point into the strings: never copied).
+struct ExecImage {
+  std::string program;
+  std::vector<std::string> args;
+  std::map<std::string, std::string> env;  // the job's additions to our environment
+  std::vector<std::string> env_storage;    // ours with those; empty: ours as it is
+  std::vector<char*> argv, envp;
+
+  ExecImage(std::string path, std::vector<std::string> words,
+            std::map<std::string, std::string> overrides)
+      : program(std::move(path)), args(std::move(words)), env(std::move(overrides)) {
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    if (!env.empty()) {
+      env_storage = merged_environment(env);
+      for (auto& e : env_storage) envp.push_back(e.data());
+      envp.push_back(nullptr);
+    }
+  }
+  ExecImage(const ExecImage&) = delete;
+  ExecImage(ExecImage&&) = default;
+  ExecImage& operator=(ExecImage&&) = default;
+  char** environment() { return env_storage.empty() ? environ : envp.data(); }
+};
+
+ExecImage through_shell(const Task& task) {
+  return ExecImage("/bin/sh", {"sh", "-c", task.shell}, task.env);
+}
+
+// A command line of plain words runs as its program (see plain_command.h), with the PWD that
+// sh would have exported. Not found, or not runnable: left to sh, which says so its own way.
+std::optional<ExecImage> without_shell(const Task& task) {
+  auto words = plain_command_words(task.shell);
+  if (!words) return std::nullopt;
+  std::string program = search_or_empty((*words)[0], task.env);
+  if (program.empty()) return std::nullopt;
+  auto env = task.env;
+  auto it = env.find("PWD");
+  const char* inherited = it != env.end() ? it->second.c_str() : ::getenv("PWD");
+  std::string pwd = shell_pwd(task.cwd, inherited);
+  if (!pwd.empty()) env["PWD"] = pwd;
+  return ExecImage(std::move(program), std::move(*words), std::move(env));
 }
 
 }  // namespace
 
 Spawned spawn_task(const Task& task) {
   if (!task.cwd.empty()) check_cwd(task.cwd);
-  std::vector<std::string> args =
-      task.argv.empty() ? std::vector<std::string>{"sh", "-c", task.shell} : task.argv;
-  std::string program = task.argv.empty() ? "/bin/sh" : resolve(task.argv[0], task.env);
-
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  std::vector<std::string> env_storage;
-  std::vector<char*> envp;
-  char** env = environ;
-  if (!task.env.empty()) {
-    env_storage = merged_environment(task.env);
-    for (auto& e : env_storage) envp.push_back(e.data());
-    envp.push_back(nullptr);
-    env = envp.data();
+  std::optional<ExecImage> image;
+  bool plain_line = false;  // a command line run without sh
+  if (!task.argv.empty()) {
+    image.emplace(resolve(task.argv[0], task.env), task.argv, task.env);
+  } else {
+    image = without_shell(task);
+    plain_line = image.has_value();
+    if (!image) image.emplace(through_shell(task));
   }
 
   Pipe out = make_pipe();
   Pipe err = make_pipe();
-  if (task.limits.any()) {
-    pid_t pid =
-        fork_exec(program.c_str(), argv.data(), env, task, out.write.get(), err.write.get());
-    set_nonblocking(out.read.get());
-    set_nonblocking(err.read.get());
-    return Spawned{pid, std::move(out.read), std::move(err.read)};
-  }
   SpawnAttrs sa;
-  sigset_t none, all;
-  sigemptyset(&none);
-  sigfillset(&all);
-  check(posix_spawnattr_setflags(
-            &sa.attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF),
-        "posix_spawnattr_setflags");
-  check(posix_spawnattr_setpgroup(&sa.attr, 0), "posix_spawnattr_setpgroup");
-  check(posix_spawnattr_setsigmask(&sa.attr, &none), "posix_spawnattr_setsigmask");
-  check(posix_spawnattr_setsigdefault(&sa.attr, &all), "posix_spawnattr_setsigdefault");
-  check(posix_spawn_file_actions_addopen(&sa.actions, 0, "/dev/null", O_RDONLY, 0),
-        "posix_spawn_file_actions_addopen");
-  check(posix_spawn_file_actions_adddup2(&sa.actions, out.write.get(), 1),
-        "posix_spawn_file_actions_adddup2");
-  check(posix_spawn_file_actions_adddup2(&sa.actions, err.write.get(), 2),
-        "posix_spawn_file_actions_adddup2");
-  if (!task.cwd.empty()) {
-    check(posix_spawn_file_actions_addchdir_np(&sa.actions, task.cwd.c_str()),
-          "posix_spawn_file_actions_addchdir_np");
+  if (!task.limits.any()) {
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    check(posix_spawnattr_setflags(
+              &sa.attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF),
+          "posix_spawnattr_setflags");
+    check(posix_spawnattr_setpgroup(&sa.attr, 0), "posix_spawnattr_setpgroup");
+    check(posix_spawnattr_setsigmask(&sa.attr, &none), "posix_spawnattr_setsigmask");
+    check(posix_spawnattr_setsigdefault(&sa.attr, &all), "posix_spawnattr_setsigdefault");
+    check(posix_spawn_file_actions_addopen(&sa.actions, 0, "/dev/null", O_RDONLY, 0),
+          "posix_spawn_file_actions_addopen");
+    check(posix_spawn_file_actions_adddup2(&sa.actions, out.write.get(), 1),
+          "posix_spawn_file_actions_adddup2");
+    check(posix_spawn_file_actions_adddup2(&sa.actions, err.write.get(), 2),
+          "posix_spawn_file_actions_adddup2");
+    if (!task.cwd.empty()) {
+      check(posix_spawn_file_actions_addchdir_np(&sa.actions, task.cwd.c_str()),
+            "posix_spawn_file_actions_addchdir_np");
+    }
+    // Descriptors leaked into procpool without close-on-exec stop here: a job sees 0, 1, 2.
+    check(posix_spawn_file_actions_addclosefrom_np(&sa.actions, 3),
+          "posix_spawn_file_actions_addclosefrom_np");
   }
-  // Descriptors someone leaked into procpool without close-on-exec stop here: a job sees 0, 1, 2.
-  check(posix_spawn_file_actions_addclosefrom_np(&sa.actions, 3),
-        "posix_spawn_file_actions_addclosefrom_np");
+  // Jobs with limits take the slower way: posix_spawn cannot set them.
+  auto start = [&](pid_t* pid, ExecImage& x) {
+    return task.limits.any() ? fork_exec(pid, x.program.c_str(), x.argv.data(), x.environment(),
+                                         task, out.write.get(), err.write.get())
+                             : posix_spawn(pid, x.program.c_str(), &sa.actions, &sa.attr,
+                                           x.argv.data(), x.environment());
+  };
 
-  pid_t pid;
-  int rc = posix_spawn(&pid, program.c_str(), &sa.actions, &sa.attr, argv.data(), env);
+  pid_t pid = -1;
+  int rc = start(&pid, *image);
+  std::string name = image->args[0];
+  bool searched = (plain_line || !task.argv.empty()) && name.find('/') == std::string::npos;
+  if (rc != 0 && searched && resolved_cache.erase(cache_key(name, task.env))) {
+    // Found earlier, gone or changed since: look again, as a fresh search would.
+    std::string again = plain_line ? search_or_empty(name, task.env) : resolve(name, task.env);
+    if (!again.empty()) {
+      ExecImage retry(std::move(again), image->args, image->env);
+      image.emplace(std::move(retry));
+      rc = start(&pid, *image);
+    }
+  }
+  if (rc != 0 && plain_line) {
+    // Not runnable as it is (a script without #!, say): sh knows what to do with it.
+    image.emplace(through_shell(task));
+    rc = start(&pid, *image);
+  }
   if (rc != 0) {
-    throw SpawnError("cannot run '" + args[0] + "': " + std::strerror(rc));
+    throw SpawnError("cannot run '" + image->args[0] + "': " + std::strerror(rc));
   }
   set_nonblocking(out.read.get());
   set_nonblocking(err.read.get());
