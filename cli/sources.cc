@@ -158,7 +158,7 @@ Fd open_input(const std::string& path) {
   return fd;
 }
 
-RecordReader::RecordReader(Fd fd, char sep) : fd_(std::move(fd)), sep_(sep), stop_(make_pipe()) {}
+RecordReader::RecordReader(Fd fd, char sep) : fd_(std::move(fd)), stop_(make_pipe()), sep_(sep) {}
 
 void RecordReader::interrupt() {
   char one = 1;
