@@ -94,6 +94,8 @@ std::string resolve(const std::string& program, const std::map<std::string, std:
   auto hit = resolved_cache.find(key);
   if (hit != resolved_cache.end()) return hit->second;
   std::string found = search_path(program, key.substr(0, key.size() - program.size() - 1));
+  // Found through a relative PATH entry: it depends on each job's cwd, so it is not kept.
+  if (found[0] != '/') return found;
   if (resolved_cache.size() > 1024) resolved_cache.clear();  // a batch of distinct programs
   return resolved_cache[key] = found;
 }
