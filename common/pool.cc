@@ -492,8 +492,10 @@ void ProcessPool::Manager::dispatch() {
   for (auto& w : workers_) {
     // A local worker is this very binary: its first job goes with its start, saving a round
     // trip (a worker that then fails to start hands the job back untouched). A remote one
-    // must first say which protocol it speaks.
-    if ((!w->hello && w->remote) || w->current || w->retiring || !w->to) continue;
+    // must first say which protocol it speaks; and under --delay the job would start when the
+    // worker is up, not when it was sent, so the spacing is counted from its hello.
+    bool first_with_start = !w->remote && delay.count() == 0;
+    if ((!w->hello && !first_with_start) || w->current || w->retiring || !w->to) continue;
     if (delay.count() && now < last_start_ + delay) break;
     while (!pending_.empty()) {
       Entry e = std::move(pending_.front());
