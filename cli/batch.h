@@ -3,6 +3,7 @@
 // with keep_order, in input order. Every job read is accounted for: run, skipped or cancelled.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <deque>
@@ -62,6 +63,10 @@ class Batch {
   void stop_locked(bool now, bool kill_now);
   // The next future to handle, or nullopt once every job read has been handled.
   std::optional<Future> next_completed();
+  // A feeder that filled the window reads again once no more than this many are outstanding.
+  uint64_t refill_mark() const {
+    return settings_.window - std::max<uint64_t>(1, settings_.window / 4);
+  }
 
   ProcessPool& pool_;
   Printer& printer_;
@@ -74,7 +79,8 @@ class Batch {
   // Recursive: a future cancelled under us runs its done-callback (on_done) at once, in the
   // thread that holds this lock while submitting.
   std::recursive_mutex mu_;                 // guards everything below
-  std::condition_variable_any cv_;          // completions arrived, room in the window, or the end
+  std::condition_variable_any cv_;          // completions arrived, or the end (main thread)
+  std::condition_variable_any room_;        // room in the window, or stopping (the feeder)
   std::deque<Future> completed_;            // done, not yet handled by the main thread
   uint64_t created_ = 0;                    // futures made (run, skipped or cancelled)
   uint64_t handled_ = 0;                    // futures the main thread has handled
