@@ -82,18 +82,24 @@ std::string search_path(const std::string& program, const std::string& path) {
 // entry that no longer runs is dropped and looked up again (see spawn_task).
 std::unordered_map<std::string, std::string> resolved_cache;
 
-std::string cache_key(const std::string& program, const std::map<std::string, std::string>& env) {
+// The PATH a job searches: its own, else ours.
+std::string job_path(const std::map<std::string, std::string>& env) {
   auto it = env.find("PATH");
   const char* path_env = it != env.end() ? it->second.c_str() : ::getenv("PATH");
-  return std::string(path_env ? path_env : "/usr/local/bin:/usr/bin:/bin") + '\0' + program;
+  return path_env ? path_env : "/usr/local/bin:/usr/bin:/bin";
+}
+
+std::string cache_key(const std::string& program, const std::map<std::string, std::string>& env) {
+  return job_path(env) + '\0' + program;
 }
 
 std::string resolve(const std::string& program, const std::map<std::string, std::string>& env) {
   if (program.find('/') != std::string::npos) return program;
-  std::string key = cache_key(program, env);
+  std::string path = job_path(env);
+  std::string key = path + '\0' + program;
   auto hit = resolved_cache.find(key);
   if (hit != resolved_cache.end()) return hit->second;
-  std::string found = search_path(program, key.substr(0, key.size() - program.size() - 1));
+  std::string found = search_path(program, path);
   // Found through a relative PATH entry: it depends on each job's cwd, so it is not kept.
   if (found[0] != '/') return found;
   if (resolved_cache.size() > 1024) resolved_cache.clear();  // a batch of distinct programs
