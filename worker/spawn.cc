@@ -231,7 +231,8 @@ std::optional<ExecImage> without_shell(const Task& task) {
   auto it = env.find("PWD");
   const char* inherited = it != env.end() ? it->second.c_str() : ::getenv("PWD");
   std::string pwd = shell_pwd(task.cwd, inherited);
-  if (!pwd.empty()) env["PWD"] = pwd;
+  // Only when it differs: an unchanged environment is passed as it is, not copied per job.
+  if (!pwd.empty() && (inherited == nullptr || pwd != inherited)) env["PWD"] = pwd;
   return ExecImage(std::move(program), std::move(*words), std::move(env));
 }
 
