@@ -2,7 +2,7 @@
 
 #include <thread>
 
-#include <spdlog/spdlog.h>
+#include "common/log.h"
 
 #include "common/job_file.h"
 
@@ -24,8 +24,8 @@ void Batch::on_done(const Future& f) {
     if (!stopping_ && settings_.halt.triggered(ran_failed_, ran_ok_, batch_size)) {
       bool now = settings_.halt.when == HaltPolicy::When::kNow;
       outcome_.halted_on_success = settings_.halt.count == HaltPolicy::Count::kSuccess;
-      spdlog::warn("halting ({}): {}", settings_.halt_text,
-                   now ? "stopping running jobs" : "starting no new jobs");
+      log::warn("halting ({}): {}", settings_.halt_text,
+                now ? "stopping running jobs" : "starting no new jobs");
       stop_locked(now, false);
     }
   }
@@ -39,7 +39,7 @@ void Batch::submit(Job job) {
     f.add_done_callback([this](const Future& done) { on_done(done); });
   } catch (const std::runtime_error& e) {
     // The pool was shut down under us (a signal): account for the job anyway.
-    spdlog::debug("not submitted: {}", e.what());
+    log::debug("not submitted: {}", e.what());
     --created_;
     stopping_ = true;
   }
@@ -170,7 +170,7 @@ void Batch::report(const Future& f) {
     written = printer_.job(f);
   } catch (const std::exception& e) {
     // stdout closed (EBADF), a full disk behind a redirection: the same as a reader gone.
-    spdlog::error("cannot write the output of job '{}': {}", f.job().name, e.what());
+    log::error("cannot write the output of job '{}': {}", f.job().name, e.what());
   }
   if (!written) {
     outcome_.reader_left = true;
@@ -206,7 +206,7 @@ BatchOutcome Batch::run(JobSource& source) {
       try {
         r->job(f);
       } catch (const std::exception& e) {
-        spdlog::error("cannot record job '{}': {}", f.job().name, e.what());
+        log::error("cannot record job '{}': {}", f.job().name, e.what());
       }
     }
 

@@ -14,8 +14,8 @@
 #include <map>
 
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
+#include "common/log.h"
 
 #include "cli/flags.h"
 #include "cli/html_escape.h"
@@ -244,7 +244,7 @@ void HtmlReport::job(const Future& f) {
     } catch (const std::runtime_error& e) {
       // Said once: a full $TMPDIR must not become one error line per job.
       spill_error_ = e.what();
-      spdlog::error("{}; job outputs from here on are left out of the report", spill_error_);
+      log::error("{}; job outputs from here on are left out of the report", spill_error_);
     }
   }
   records_.push_back(std::move(rec));

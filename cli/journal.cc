@@ -8,8 +8,8 @@
 #include <fstream>
 
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
+#include "common/log.h"
 
 #include "cli/flags.h"
 
@@ -96,7 +96,7 @@ JournalRecorder::JournalRecorder(const std::string& path) : path_(path) {
       if (!id && line.rfind("{\"identity\":", 0) == 0) {
         // The last write of a run killed mid-line (sealed with a newline by the next run).
         // Lost, like the job it described, which never counted as finished.
-        spdlog::warn(
+        log::warn(
             "--journal {}: line {} is incomplete (a run was killed while writing it); "
             "ignoring it",
             path, n);

@@ -3,12 +3,11 @@
 #include <unistd.h>
 
 #include <fmt/format.h>
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
 #include "cli/exit_status.h"
 #include "cli/run_command.h"
+#include "common/log.h"
 #include "worker/worker.h"
 
 namespace {
@@ -19,12 +18,10 @@ constexpr const char* kExitStatusHelp =
     "143 after SIGTERM; 141 when the reader of stdout went away.";
 
 void setup_logging(int verbose, bool quiet) {
-  auto logger = spdlog::stderr_color_mt("procpool");
-  logger->set_pattern("procpool: %^%l%$: %v");
-  spdlog::set_default_logger(logger);
-  spdlog::set_level(quiet         ? spdlog::level::err
-                    : verbose > 0 ? spdlog::level::debug
-                                  : spdlog::level::info);
+  using procpool::log::Level;
+  procpool::log::setup("procpool", quiet         ? Level::kError
+                                   : verbose > 0 ? Level::kDebug
+                                                 : Level::kInfo);
 }
 
 // Flags shared by `run` and `map`.
@@ -161,9 +158,7 @@ void add_common_options(CLI::App* cmd, procpool::RunOptions& run) {
 int main(int argc, char** argv) {
   // The worker is entered before any CLI parsing: it is started by us, with fixed arguments.
   if (argc >= 2 && std::string(argv[1]) == "worker") {
-    auto logger = spdlog::stderr_color_mt("worker");
-    logger->set_pattern("procpool worker: %l: %v");
-    spdlog::set_default_logger(logger);
+    procpool::log::setup("procpool worker", procpool::log::Level::kInfo);
     return procpool::worker_main(std::vector<std::string>(argv + 2, argv + argc));
   }
 

@@ -7,7 +7,7 @@
 #include <memory>
 #include <set>
 
-#include <spdlog/spdlog.h>
+#include "common/log.h"
 
 #include "cli/batch.h"
 #include "cli/ci_outputs.h"
@@ -172,10 +172,10 @@ int run_batch(const RunOptions& options) {
     color = use_color(options.color);
     recorders = make_recorders(options, already_done);  // last: it creates files
   } catch (const UsageError& e) {
-    spdlog::error("{}", e.what());
+    log::error("{}", e.what());
     return kExitUsage;
   } catch (const InputError& e) {
-    spdlog::error("{}", e.what());
+    log::error("{}", e.what());
     return kExitUsage;
   }
   auto started = Clock::now();
@@ -215,11 +215,11 @@ int run_batch(const RunOptions& options) {
     Batch* batch = live_batch.load();
     if (!batch) return;
     if (signo == SIGHUP) {
-      spdlog::warn("SIGHUP: starting no new jobs; letting running ones finish");
+      log::warn("SIGHUP: starting no new jobs; letting running ones finish");
       batch->stop(/*now=*/false);
     } else if (count == 1) {
-      spdlog::warn("{}: stopping all jobs (again to kill them at once)",
-                   signo == SIGINT ? "interrupted" : "SIGTERM");
+      log::warn("{}: stopping all jobs (again to kill them at once)",
+                signo == SIGINT ? "interrupted" : "SIGTERM");
       batch->stop(/*now=*/true);
     } else {
       batch->stop(/*now=*/true, /*kill_now=*/true);
@@ -252,12 +252,12 @@ int run_batch(const RunOptions& options) {
     try {
       r->finish(outcome.summary);
     } catch (const std::exception& e) {
-      spdlog::error("{}", e.what());
+      log::error("{}", e.what());
     }
   }
   if (!outcome.reader_left && !printer->summary(outcome.summary)) outcome.reader_left = true;
   if (!outcome.input_error.empty()) {
-    spdlog::error("{} (jobs read before it ran; the rest was not read)", outcome.input_error);
+    log::error("{} (jobs read before it ran; the rest was not read)", outcome.input_error);
     return kExitUsage;
   }
   if (int sig = signals.stopped_by()) return sig == SIGINT ? kExitSigint : kExitSigterm;

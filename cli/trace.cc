@@ -2,8 +2,8 @@
 
 #include <sys/time.h>
 
-#include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
+#include "common/log.h"
 
 #include "cli/report_file.h"
 
@@ -71,7 +71,7 @@ void TraceRecorder::write(std::string_view text) {
   } catch (const std::exception& e) {
     // Said once: a full disk must not turn into one error line per job.
     broken_ = true;
-    spdlog::error("{}; the trace is incomplete", e.what());
+    log::error("{}; the trace is incomplete", e.what());
   }
 }
 

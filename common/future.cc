@@ -4,7 +4,7 @@
 #include <mutex>
 #include <vector>
 
-#include <spdlog/spdlog.h>
+#include "common/log.h"
 
 namespace procpool {
 
@@ -25,9 +25,9 @@ void run_callbacks(std::vector<Future::Callback>& callbacks, const Future& f) {
     try {
       fn(f);
     } catch (const std::exception& e) {
-      spdlog::error("done-callback for job '{}' raised: {}", f.job().name, e.what());
+      log::error("done-callback for job '{}' raised: {}", f.job().name, e.what());
     } catch (...) {
-      spdlog::error("done-callback for job '{}' raised a non-standard exception", f.job().name);
+      log::error("done-callback for job '{}' raised a non-standard exception", f.job().name);
     }
   }
 }

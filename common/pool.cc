@@ -14,7 +14,7 @@
 #include <map>
 
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
+#include "common/log.h"
 
 #include "common/duration.h"
 #include "common/frame.h"
@@ -246,7 +246,7 @@ void ProcessPool::Manager::start_worker() {
   set_nonblocking(w->to.get());
   set_nonblocking(w->from.get());
   set_nonblocking(w->err.get());
-  spdlog::debug("started worker {} ({})", w->pid, fmt::join(cmd, " "));
+  log::debug("started worker {} ({})", w->pid, fmt::join(cmd, " "));
   workers_.push_back(std::move(w));
 }
 
@@ -277,19 +277,19 @@ void ProcessPool::Manager::lose_worker(size_t index, const std::string& why) {
     if (why.empty()) what += " before it started";
     if (!said.empty()) what += "; it said: " + said;
     last_start_failure_ = what;
-    spdlog::warn("{}", what);
+    log::warn("{}", what);
     // A remote slot twice in a row: its host is down. A local one five times: its binary is
     // gone or broken; the pool must not respawn it forever.
     if (++slot.failed_starts >= (w->remote ? 2 : 5)) {
       slot.lost = true;
-      spdlog::error(
+      log::error(
           "giving up on worker slot {}{}: it could not start {} times in a row; the batch "
           "goes on with {} other slot(s)",
           w->slot, w->remote ? " on " + w->slot_host : "", slot.failed_starts, live_slots());
     }
   } else {
     slot.failed_starts = 0;
-    if (!w->retiring || w->current) spdlog::warn("{}", what);
+    if (!w->retiring || w->current) log::warn("{}", what);
   }
   if (w->current) {
     // The job's group outlives its worker: kill it, and reap whatever of it was re-parented to
@@ -343,8 +343,8 @@ void ProcessPool::Manager::handle_output(WorkerProc& w, const OutputPiece& piece
 
 void ProcessPool::Manager::handle_frame(WorkerProc& w, const json& f) {
   std::string type = field<std::string>(f, "t");
-  if (spdlog::should_log(spdlog::level::debug)) {
-    spdlog::debug("worker {} sent {}", w.remote_pid ? w.remote_pid : w.pid, f.dump());
+  if (log::enabled(log::Level::kDebug)) {
+    log::debug("worker {} sent {}", w.remote_pid ? w.remote_pid : w.pid, f.dump());
   }
   if (type == "end") {
     finish_attempt(w, f);
@@ -366,7 +366,7 @@ void ProcessPool::Manager::handle_frame(WorkerProc& w, const json& f) {
     // What it said while starting was held back in case it failed; it did not, so pass it on.
     if (!w.err_tail.empty()) write_all(STDERR_FILENO, w.err_tail);
     w.err_tail.clear();
-    spdlog::debug("worker {} on {} is ready", w.remote_pid, w.host);
+    log::debug("worker {} on {} is ready", w.remote_pid, w.host);
   } else {
     throw ProtocolError("unknown frame type '" + type + "'");
   }
@@ -470,8 +470,8 @@ void ProcessPool::Manager::retry(Entry e, const std::string& why) {
   const Job& job = e.future.job();
   Millis delay = pool_.options_.retry_delay;
   for (int i = 1; i < e.attempts && delay < Millis(3'600'000); ++i) delay *= 2;
-  spdlog::info("job '{}' {} (attempt {} of {}); retrying{}", job.name, why, e.attempts,
-               job.retries + 1, delay.count() ? " in " + format_duration(delay) : "");
+  log::info("job '{}' {} (attempt {} of {}); retrying{}", job.name, why, e.attempts,
+            job.retries + 1, delay.count() ? " in " + format_duration(delay) : "");
   if (delay.count() == 0) {
     pending_.push_front(std::move(e));
   } else {
@@ -506,8 +506,8 @@ void ProcessPool::Manager::dispatch() {
       json run = make_run_frame(e.future.job(), pool_.options_.stop);
       run["slot"] = w->slot;
       last_start_ = now;
-      if (spdlog::should_log(spdlog::level::debug)) {
-        spdlog::debug("worker {} gets {}", w->remote_pid, run.dump());
+      if (log::enabled(log::Level::kDebug)) {
+        log::debug("worker {} gets {}", w->remote_pid, run.dump());
       }
       append_frame(w->wbuf.data(), run);
       w->current = std::move(e);
@@ -543,7 +543,7 @@ void ProcessPool::Manager::abandon(const std::string& why) {
 }
 
 void ProcessPool::Manager::fail_everything(const std::string& why) {
-  spdlog::error("{}", why);
+  log::error("{}", why);
   {
     std::lock_guard lock(pool_.mu_);
     if (!pool_.broken_) pool_.broken_ = why;
@@ -713,7 +713,7 @@ ProcessPool::ProcessPool(PoolOptions options) : options_(std::move(options)) {
       try {
         manager_->abandon(why);
       } catch (const std::exception& again) {
-        spdlog::critical("{}; then, while cleaning up: {}", why, again.what());
+        log::critical("{}; then, while cleaning up: {}", why, again.what());
       }
     }
   });

@@ -14,7 +14,7 @@
 #include <fstream>
 #include <optional>
 
-#include <spdlog/spdlog.h>
+#include "common/log.h"
 
 #include "common/fd.h"
 #include "common/frame.h"
@@ -386,14 +386,14 @@ int worker_main(const std::vector<std::string>& args) {
     if (args[i] == "--cwd" && i + 1 < args.size()) {
       default_cwd = args[++i];
     } else {
-      spdlog::error("unknown worker argument '{}' (accepted: --cwd DIR)", args[i]);
+      log::error("unknown worker argument '{}' (accepted: --cwd DIR)", args[i]);
       return 2;
     }
   }
   try {
     return Worker(std::move(default_cwd)).run();
   } catch (const std::exception& e) {
-    spdlog::error("worker {}: {}", ::getpid(), e.what());
+    log::error("worker {}: {}", ::getpid(), e.what());
     return 3;
   }
 }

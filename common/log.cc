@@ -1,0 +1,93 @@
+#include "common/log.h"
+
+#include <atomic>
+#include <mutex>
+#include <string>
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+namespace procpool::log {
+
+namespace {
+
+spdlog::level::level_enum to_spdlog(Level level) {
+  switch (level) {
+    case Level::kDebug:
+      return spdlog::level::debug;
+    case Level::kInfo:
+      return spdlog::level::info;
+    case Level::kWarn:
+      return spdlog::level::warn;
+    case Level::kError:
+      return spdlog::level::err;
+    case Level::kCritical:
+      return spdlog::level::critical;
+    case Level::kOff:
+      break;
+  }
+  return spdlog::level::off;
+}
+
+// Not spdlog's default logger: that one writes to stdout, which belongs to the jobs' output (or,
+// in a worker, to the frame stream).
+struct State {
+  std::mutex mu;                           // guards logger and guard
+  std::shared_ptr<spdlog::logger> logger;  // made on first use, or by setup()
+  std::function<void(const std::function<void()>&)> guard;
+  std::atomic<Level> threshold{Level::kInfo};
+};
+
+State& state() {
+  static State s;
+  return s;
+}
+
+std::shared_ptr<spdlog::logger> make_logger(std::string_view name) {
+  // Not registered with spdlog: nothing global to collide with a host program's own loggers.
+  auto sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
+  auto logger = std::make_shared<spdlog::logger>(std::string(name), std::move(sink));
+  logger->set_pattern(std::string(name) + ": %^%l%$: %v");
+  logger->set_level(spdlog::level::trace);  // filtered by our threshold, before formatting
+  logger->flush_on(spdlog::level::trace);
+  return logger;
+}
+
+}  // namespace
+
+void setup(std::string_view name, Level threshold) {
+  State& s = state();
+  std::lock_guard lock(s.mu);
+  s.logger = make_logger(name);
+  s.threshold = threshold;
+}
+
+bool enabled(Level level) {
+  return level != Level::kOff && level >= state().threshold.load(std::memory_order_relaxed);
+}
+
+void write(Level level, std::string_view message) {
+  State& s = state();
+  std::shared_ptr<spdlog::logger> logger;
+  std::function<void(const std::function<void()>&)> guard;
+  {
+    std::lock_guard lock(s.mu);
+    if (!s.logger) s.logger = make_logger("procpool");
+    logger = s.logger;
+    guard = s.guard;
+  }
+  auto emit = [&] { logger->log(to_spdlog(level), message); };
+  if (guard) {
+    guard(emit);
+  } else {
+    emit();
+  }
+}
+
+void set_guard(std::function<void(const std::function<void()>&)> guard) {
+  State& s = state();
+  std::lock_guard lock(s.mu);
+  s.guard = std::move(guard);
+}
+
+}  // namespace procpool::log
