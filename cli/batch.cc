@@ -1,54 +1,150 @@
 #include "cli/batch.h"
 
-#include <thread>
+#include <poll.h>
+
+#include <algorithm>
+#include <csignal>
+
+#include <fmt/format.h>
 
 #include "common/log.h"
 
-#include "common/job_file.h"
-
 namespace procpool {
 
-void Batch::on_done(const Future& f) {
-  {
-    std::lock_guard lock(mu_);
-    completed_.push_back(f);
-    // Decided here, in the pool's manager thread, before it hands the freed worker another
-    // job: a halt on the first failure must not let one more job start.
-    Status s = f.result().status;
-    if (s == Status::kOk) ++ran_ok_;
-    if (s == Status::kFailed || s == Status::kTimeout || s == Status::kCrashed ||
-        s == Status::kError) {
-      ++ran_failed_;
+BatchOutcome Batch::run(JobSource& source) {
+  source_ = &source;
+  while (!finished()) {
+    read_input();
+    if (finished()) break;
+    wait_and_handle();
+  }
+  source_ = nullptr;
+  // -k: whatever is still waiting (ids that were never read after a halt) goes out in order.
+  for (auto& [id, f] : reorder_) report(f);
+  reorder_.clear();
+  outcome_.halted_on_success = events_.halt && events_.halt->on_success();
+  return outcome_;
+}
+
+bool Batch::finished() const {
+  return source_done_ && held_.empty() && handled_ == created_;
+}
+
+void Batch::read_input() {
+  while (!source_done_ && !input_blocked_) {
+    // A pipe or terminal may never end: once stopping, it is not read any further. Files and
+    // arguments are read to the end, each job reported cancelled, so every input is accounted
+    // for.
+    if (stopping_ && !source_->drainable()) {
+      source_done_ = true;
+      break;
     }
-    uint64_t batch_size = total_.value_or(created_ + held_.size());
-    if (!stopping_ && settings_.halt.triggered(ran_failed_, ran_ok_, batch_size)) {
-      bool now = settings_.halt.when == HaltPolicy::When::kNow;
-      outcome_.halted_on_success = settings_.halt.count == HaltPolicy::Count::kSuccess;
-      log::warn("halting ({}): {}", settings_.halt_text,
-                now ? "stopping running jobs" : "starting no new jobs");
-      stop_locked(now, false);
+    // Streamed inputs may be endless: read only a bounded way ahead of what has been reported.
+    if (settings_.window > 0 && created_ + held_.size() - handled_ >= settings_.window) break;
+    std::optional<Job> job;
+    Fetched got;
+    try {
+      got = source_->fetch(job);
+    } catch (const std::exception& e) {
+      // Bad input midway (InputError), or input that cannot be read: what was read still
+      // runs to the end and is reported; nothing more is read.
+      outcome_.input_error = e.what();
+      source_done_ = true;
+      stop(/*now=*/false);
+      break;
+    }
+    if (got == Fetched::kEnd) source_done_ = true;
+    if (got == Fetched::kBlocked) input_blocked_ = true;
+    if (got != Fetched::kJob) break;
+    admit(std::move(*job));
+    if (events_.halt) events_.halt->jobs_read(created_ + held_.size());
+  }
+}
+
+void Batch::wait_and_handle() {
+  pollfd fds[3] = {{completed_.fd(), POLLIN, 0},
+                   {events_.signals ? events_.signals->fd() : -1, POLLIN, 0},
+                   {input_blocked_ && !source_done_ ? source_->wait_fd() : -1, POLLIN, 0}};
+  int timeout_ms = -1;
+  if (auto due = events_.progress ? events_.progress->next_due() : std::nullopt) {
+    auto left = std::chrono::ceil<Millis>(*due - Clock::now()).count();
+    timeout_ms = static_cast<int>(std::clamp<int64_t>(left, 0, 60'000));
+  }
+  if (::poll(fds, 3, timeout_ms) < 0 && errno != EINTR) throw_errno("poll");
+  if (fds[1].revents) {
+    for (int signo : events_.signals->take()) on_signal(signo);
+  }
+  if (fds[2].revents) input_blocked_ = false;
+  while (std::optional<Future> f = completed_.try_pop()) {
+    handle(*f);
+    notice_halt();
+    if (events_.live && events_.live->reader_left() && !outcome_.reader_left) {
+      outcome_.reader_left = true;
+      stop(/*now=*/true);
     }
   }
-  cv_.notify_all();
+  if (events_.progress) events_.progress->tick();
+}
+
+void Batch::on_signal(int signo) {
+  int count = ++signals_seen_[signo];
+  if (signo == SIGHUP) {
+    if (count == 1) log::warn("SIGHUP: starting no new jobs; letting running ones finish");
+    stop(/*now=*/false);
+    return;
+  }
+  if (outcome_.stopped_by == 0) outcome_.stopped_by = signo;
+  if (count == 1) {
+    log::warn("{}: stopping all jobs (again to kill them at once)",
+              signo == SIGINT ? "interrupted" : "SIGTERM");
+    stop(/*now=*/true);
+  } else {
+    stop(/*now=*/true, /*kill_now=*/true);
+  }
+}
+
+void Batch::notice_halt() {
+  if (stopping_ || !events_.halt) return;
+  Halt halt = pool_.halted();
+  if (halt == Halt::kNo) return;
+  // The pool already acted, before any worker got another job; here the rest of the batch
+  // follows: held jobs are cancelled and a pipe is read no further.
+  bool now = halt == Halt::kNow;
+  log::warn("halting ({}): {}", settings_.halt_text,
+            now ? "stopping running jobs" : "starting no new jobs");
+  stop(now);
+}
+
+void Batch::stop(bool now, bool kill_now) {
+  stopping_ = true;
+  for (auto& [id, job] : held_) finish_without_running(std::move(job), Status::kCancelled, "");
+  held_.clear();
+  if (now) {
+    pool_.terminate(kill_now);
+  } else {
+    pool_.shutdown(/*wait=*/false, /*cancel_pending=*/true);
+  }
 }
 
 void Batch::submit(Job job) {
-  ++created_;
   try {
-    Future f = pool_.submit(std::move(job));
-    f.add_done_callback([this](const Future& done) { on_done(done); });
+    Future f = pool_.submit(job);
+    ++created_;
+    completed_.add(f);
   } catch (const std::runtime_error& e) {
-    // The pool was shut down under us (a signal): account for the job anyway.
+    // The pool stopped taking jobs under us (a halt it decided, or it broke): the job is
+    // accounted for all the same.
     log::debug("not submitted: {}", e.what());
-    --created_;
-    stopping_ = true;
+    std::optional<std::string> broken = pool_.broken();
+    finish_without_running(std::move(job), broken ? Status::kError : Status::kCancelled,
+                           broken.value_or(""));
   }
 }
 
 void Batch::finish_without_running(Job job, Status s, std::string why, bool resumed) {
   ++created_;
   Future f(std::move(job));
-  if (s == Status::kCancelled) {
+  if (s == Status::kCancelled && why.empty()) {
     f.cancel();
   } else {
     f.set_running_or_notify_cancel();
@@ -58,8 +154,7 @@ void Batch::finish_without_running(Job job, Status s, std::string why, bool resu
     r.resumed = resumed;
     f.set_result(std::move(r));
   }
-  completed_.push_back(f);
-  cv_.notify_all();
+  completed_.add(f);
 }
 
 void Batch::admit(Job job) {
@@ -88,32 +183,6 @@ void Batch::admit(Job job) {
   submit(std::move(job));
 }
 
-void Batch::feed(JobSource& source) {
-  try {
-    while (auto job = source.next()) {
-      std::unique_lock lock(mu_);
-      if (settings_.window > 0 && created_ - handled_ >= settings_.window) {
-        // Full: wait until a quarter of the window is free, then read that much in one go.
-        // Waking for every reported job cost each job two more thread switches.
-        room_.wait(lock, [&] { return stopping_ || created_ - handled_ <= refill_mark(); });
-      }
-      if (stopping_ && !source.drainable()) break;
-      admit(std::move(*job));
-    }
-  } catch (const std::exception& e) {
-    // Bad input midway (InputError), or the input could not be read at all: what was read
-    // still runs to the end and is reported; nothing more is read.
-    std::lock_guard lock(mu_);
-    outcome_.input_error = e.what();
-    stop_locked(/*now=*/false, false);
-  }
-  std::lock_guard lock(mu_);
-  source_done_ = true;
-  // Nothing more will arrive, so jobs still held wait for needs that are never coming only
-  // when those were never in the input at all (impossible for checked job files).
-  cv_.notify_all();
-}
-
 void Batch::release_dependents(const Future& f) {
   // A job --resume skipped succeeded before: what needs it may run.
   finished_[f.job().name] = f.result().resumed ? Status::kOk : f.result().status;
@@ -121,16 +190,14 @@ void Batch::release_dependents(const Future& f) {
   std::vector<Job> ready;
   for (auto it = held_.begin(); it != held_.end();) {
     const auto& needs = it->second.needs;
-    bool waiting = false;
-    bool involved = std::find(needs.begin(), needs.end(), f.job().name) != needs.end();
-    if (!involved) {
+    if (std::find(needs.begin(), needs.end(), f.job().name) == needs.end()) {
       ++it;
       continue;
     }
-    for (const auto& need : needs) waiting = waiting || !finished_.count(need);
-    bool failed_need = false;
+    bool waiting = false, failed_need = false;
     for (const auto& need : needs) {
       auto st = finished_.find(need);
+      waiting = waiting || st == finished_.end();
       failed_need = failed_need || (st != finished_.end() && st->second != Status::kOk);
     }
     if (waiting && !failed_need) {
@@ -144,23 +211,28 @@ void Batch::release_dependents(const Future& f) {
   for (auto& job : ready) admit(std::move(job));
 }
 
-void Batch::stop_locked(bool now, bool kill_now) {
-  stopping_ = true;
-  if (source_ && !source_->drainable()) source_->interrupt();
-  for (auto& [id, job] : held_) finish_without_running(std::move(job), Status::kCancelled, "");
-  held_.clear();
-  if (now) {
-    pool_.terminate(kill_now);
-  } else {
-    pool_.shutdown(/*wait=*/false, /*cancel_pending=*/true);
+void Batch::handle(const Future& f) {
+  ++handled_;
+  release_dependents(f);
+  outcome_.summary.add(f.job(), f.result());
+  for (Recorder* r : recorders_) {
+    try {
+      r->job(f);
+    } catch (const std::exception& e) {
+      log::error("cannot record job '{}': {}", f.job().name, e.what());
+    }
   }
-  cv_.notify_all();
-  room_.notify_all();
-}
-
-void Batch::stop(bool now, bool kill_now) {
-  std::lock_guard lock(mu_);
-  stop_locked(now, kill_now);
+  if (!settings_.keep_order) {
+    report(f);
+    return;
+  }
+  reorder_.emplace(f.job().id, f);
+  for (auto it = reorder_.find(next_to_print_); it != reorder_.end();
+       it = reorder_.find(next_to_print_)) {
+    report(it->second);
+    reorder_.erase(it);
+    ++next_to_print_;
+  }
 }
 
 void Batch::report(const Future& f) {
@@ -176,65 +248,6 @@ void Batch::report(const Future& f) {
     outcome_.reader_left = true;
     stop(/*now=*/true);
   }
-}
-
-std::optional<Future> Batch::next_completed() {
-  std::unique_lock lock(mu_);
-  cv_.wait(lock, [&] {
-    return !completed_.empty() || (source_done_ && held_.empty() && handled_ == created_);
-  });
-  if (completed_.empty()) return std::nullopt;
-  Future next = completed_.front();
-  completed_.pop_front();
-  ++handled_;
-  release_dependents(next);
-  if (settings_.window > 0 && created_ - handled_ <= refill_mark()) room_.notify_one();
-  return next;
-}
-
-BatchOutcome Batch::run(JobSource& source) {
-  {
-    std::lock_guard lock(mu_);
-    source_ = &source;
-  }
-  total_ = source.size();
-  std::thread feeder([&] { feed(source); });
-  while (std::optional<Future> next = next_completed()) {
-    const Future& f = *next;
-    outcome_.summary.add(f.job(), f.result());
-    for (Recorder* r : recorders_) {
-      try {
-        r->job(f);
-      } catch (const std::exception& e) {
-        log::error("cannot record job '{}': {}", f.job().name, e.what());
-      }
-    }
-
-    if (settings_.keep_order) {
-      reorder_.emplace(f.job().id, f);
-      for (auto it = reorder_.find(next_to_print_); it != reorder_.end();
-           it = reorder_.find(next_to_print_)) {
-        report(it->second);
-        reorder_.erase(it);
-        ++next_to_print_;
-      }
-    } else {
-      report(f);
-    }
-    if (reader_left_ && !outcome_.reader_left) {
-      outcome_.reader_left = true;
-      stop(/*now=*/true);
-    }
-  }
-  feeder.join();
-  {
-    std::lock_guard lock(mu_);
-    source_ = nullptr;
-  }
-  // -k: whatever is still waiting (ids that were never read after a halt) goes out in order.
-  for (auto& [id, f] : reorder_) report(f);
-  reorder_.clear();
-  return outcome_;
 }
 
 }  // namespace procpool

@@ -1,99 +1,99 @@
-// Runs one batch: feeds jobs from a source into the pool (holding back those whose needs have
-// not succeeded yet), and hands every finished job to the printer, in completion order or,
-// with keep_order, in input order. Every job read is accounted for: run, skipped or cancelled.
+// Runs one batch on the main thread's loop, ninja-style: read what input the window allows,
+// then wait for the next thing to happen: a job completing (the completion queue), a signal
+// (a signalfd), the status line's timer, or more input when it is a pipe or a terminal. Jobs
+// whose needs have not succeeded yet are held back; every finished job goes to the printer and
+// the recorders, in completion order or, with keep_order, in input order. Every job read is
+// accounted for: run, skipped or cancelled.
 #pragma once
 
-#include <algorithm>
-#include <atomic>
-#include <condition_variable>
-#include <deque>
+#include <cstdint>
 #include <functional>
 #include <map>
-#include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
-#include "cli/flags.h"
+#include "cli/halt_watch.h"
+#include "cli/line_writer.h"
+#include "cli/progress.h"
 #include "cli/report.h"
+#include "cli/signals.h"
 #include "cli/sources.h"
+#include "common/completion_queue.h"
 #include "common/pool.h"
 
 namespace procpool {
 
 struct BatchSettings {
-  HaltPolicy halt;          // when to stop early
-  std::string halt_text;    // the flag as typed, for the log line
+  std::string halt_text;    // the --halt flag as typed, for the log line
   bool keep_order = false;  // -k: report in input order
-  size_t window = 0;        // streamed sources: jobs read but not yet reported, at most
-  // --resume: why a job need not run (it already succeeded), or nullopt to run it. Called
-  // from the feeder thread as each job is admitted.
+  size_t window = 0;        // jobs read but not yet reported, at most (0: no limit)
+  // --resume: why a job need not run (it already succeeded), or nullopt to run it.
   std::function<std::optional<std::string>(const Job&)> already_done;
 };
 
+// What the batch saw besides its jobs' results.
 struct BatchOutcome {
   Summary summary;
   bool reader_left = false;        // our stdout's reader went away
   bool halted_on_success = false;  // --halt ...,success=N was reached
   std::string input_error;         // the source failed midway (message for a person)
+  int stopped_by = 0;              // the first SIGINT or SIGTERM, or 0
+};
+
+// What the loop waits on besides the pool; any may be null.
+struct BatchEvents {
+  SignalEvents* signals = nullptr;  // SIGINT, SIGTERM, SIGHUP
+  Progress* progress = nullptr;     // the status line's timer
+  LiveLines* live = nullptr;        // --line-buffer: its reader may leave
+  HaltWatch* halt = nullptr;        // --halt, decided in the pool
 };
 
 class Batch {
  public:
   Batch(ProcessPool& pool, Printer& printer, std::vector<Recorder*> recorders,
-        BatchSettings settings)
+        BatchSettings settings, BatchEvents events)
       : pool_(pool),
         printer_(printer),
         recorders_(std::move(recorders)),
-        settings_(std::move(settings)) {}
+        settings_(std::move(settings)),
+        events_(events) {}
   BatchOutcome run(JobSource& source);
-  // Stops the batch: `now` stops running jobs too. Safe from any thread.
-  void stop(bool now, bool kill_now = false);
-  // Marks that stdout's reader has gone (from live output); the batch then stops.
-  void reader_left() { reader_left_ = true; }
 
  private:
-  void feed(JobSource& source);
-  void admit(Job job);   // submit, hold, or skip; under mu_
-  void submit(Job job);  // under mu_
-  void finish_without_running(Job job, Status s, std::string why,
-                              bool resumed = false);  // under mu_
-  void on_done(const Future& f);                      // from any thread
-  void release_dependents(const Future& f);           // main thread, under mu_
-  void report(const Future& f);                       // main thread
-  void stop_locked(bool now, bool kill_now);
-  // The next future to handle, or nullopt once every job read has been handled.
-  std::optional<Future> next_completed();
-  // A feeder that filled the window reads again once no more than this many are outstanding.
-  uint64_t refill_mark() const {
-    return settings_.window - std::max<uint64_t>(1, settings_.window / 4);
-  }
+  void read_input();       // admits jobs while the window has room and input is ready
+  void wait_and_handle();  // one poll, then whatever it reported
+  bool finished() const;   // every job read has been handled, and no more will be
+  void admit(Job job);     // submit, hold, or skip
+  void submit(Job job);
+  void finish_without_running(Job job, Status s, std::string why, bool resumed = false);
+  void handle(const Future& f);  // a completed job: record, report, release what needs it
+  void release_dependents(const Future& f);
+  void report(const Future& f);
+  void on_signal(int signo);
+  void notice_halt();
+  // Starts nothing new; with `now`, also stops running jobs (`kill_now`: with SIGKILL).
+  void stop(bool now, bool kill_now = false);
 
   ProcessPool& pool_;
   Printer& printer_;
   std::vector<Recorder*> recorders_;  // told of every job as it is handled
   BatchSettings settings_;
+  BatchEvents events_;
   BatchOutcome outcome_;
-  std::atomic<bool> reader_left_{false};
-  JobSource* source_ = nullptr;  // while run() runs: interrupted on stop
+  CompletionQueue completed_;  // every job's future, as it completes
 
-  // Recursive: a future cancelled under us runs its done-callback (on_done) at once, in the
-  // thread that holds this lock while submitting.
-  std::recursive_mutex mu_;                 // guards everything below
-  std::condition_variable_any cv_;          // completions arrived, or the end (main thread)
-  std::condition_variable_any room_;        // room in the window, or stopping (the feeder)
-  std::deque<Future> completed_;            // done, not yet handled by the main thread
-  uint64_t created_ = 0;                    // futures made (run, skipped or cancelled)
-  uint64_t handled_ = 0;                    // futures the main thread has handled
-  bool source_done_ = false;                // the feeder has finished
+  JobSource* source_ = nullptr;             // while run() runs
+  bool source_done_ = false;                // nothing more will be read
+  bool input_blocked_ = false;              // waiting for the input to be readable
   bool stopping_ = false;                   // halt, signal or reader gone: start nothing new
+  std::map<int, int> signals_seen_;         // by signal: how many so far
+  uint64_t created_ = 0;                    // futures made (run, skipped or cancelled)
+  uint64_t handled_ = 0;                    // futures handled
   std::map<uint64_t, Job> held_;            // waiting for their needs, by id
   std::map<std::string, Status> finished_;  // outcome of each finished job, by name
   std::map<uint64_t, Future> reorder_;      // -k: finished, waiting for earlier ids
   uint64_t next_to_print_ = 1;              // -k: the id printed next
-  // For --halt: counted as results arrive. Percentages are of the whole batch when its size
-  // is known up front, else of the jobs read so far.
-  uint64_t ran_ok_ = 0, ran_failed_ = 0;
-  std::optional<uint64_t> total_;
 };
 
 }  // namespace procpool

@@ -33,7 +33,13 @@ bool LiveLines::write_line(const Job& job, Stream s, std::string_view line) {
   std::string text = tag_ ? job.name + "\t" : std::string();
   text.append(line);
   std::lock_guard lock(output_mutex());
-  return write_all(fd_of(s), text);
+  try {
+    return write_all(fd_of(s), text);
+  } catch (const std::exception&) {
+    // A full disk behind a redirection, a terminal gone: as good as a reader gone. This runs on
+    // the pool's thread, which must never be stopped by our own output.
+    return false;
+  }
 }
 
 void LiveLines::add(const Job& job, Stream s, std::string_view bytes) {

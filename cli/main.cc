@@ -7,6 +7,7 @@
 
 #include "cli/exit_status.h"
 #include "cli/run_command.h"
+#include "cli/signals.h"
 #include "common/log.h"
 #include "worker/worker.h"
 
@@ -218,5 +219,10 @@ int main(int argc, char** argv) {
     run.input = procpool::RunOptions::Input::kLines;
   }
   setup_logging(run.verbose, run.quiet);
-  return procpool::run_batch(run);
+  int status = procpool::run_batch(run);
+  // Stopped by Ctrl-C or SIGTERM: everything is reported and cleaned up, and procpool now dies
+  // of that signal, so a shell loop around it stops too (as it does for xargs).
+  if (status == procpool::kExitSigint) procpool::SignalEvents::die_of(SIGINT);
+  if (status == procpool::kExitSigterm) procpool::SignalEvents::die_of(SIGTERM);
+  return status;
 }

@@ -42,17 +42,30 @@ bool use_color(const std::string& flag) {
 
 Progress::Progress(Mode mode, std::optional<uint64_t> total, int workers)
     : mode_(mode), total_(total), workers_(workers) {
-  if (mode_ != Mode::kOff) thread_ = std::thread([this] { run(); });
+  due_ = started_ + (mode_ == Mode::kTerminal ? Clock::duration(kTerminalEvery)
+                                              : Clock::duration(kPlainEvery));
+}
+
+std::optional<Clock::time_point> Progress::next_due() const {
+  if (mode_ == Mode::kOff || stopped_) return std::nullopt;
+  return due_;
+}
+
+void Progress::tick() {
+  if (mode_ == Mode::kOff || stopped_) return;
+  auto now = Clock::now();
+  if (now < due_) return;
+  // Refreshes the elapsed time and ETA between job ends; job ends redraw it themselves.
+  auto every =
+      mode_ == Mode::kTerminal ? Clock::duration(kTerminalEvery) : Clock::duration(kPlainEvery);
+  while (due_ <= now) due_ += every;
+  std::lock_guard out(output_mutex());
+  draw();
 }
 
 void Progress::stop() {
-  if (!thread_.joinable()) return;
-  {
-    std::lock_guard lock(mu_);
-    stop_ = true;
-  }
-  cv_.notify_all();
-  thread_.join();
+  if (stopped_) return;
+  stopped_ = true;
   std::lock_guard out(output_mutex());
   clear();
 }
@@ -72,18 +85,30 @@ std::string Progress::status() const {
   return text;
 }
 
+namespace {
+
+// A status line that cannot be written (a terminal that hung up) is no reason to stop a batch.
+void write_status(std::string_view text) {
+  try {
+    write_all(STDERR_FILENO, text);
+  } catch (const std::exception&) {
+  }
+}
+
+}  // namespace
+
 void Progress::clear() {
   if (mode_ != Mode::kTerminal || !drawn_) return;
-  write_all(STDERR_FILENO, "\r\x1b[K");
+  write_status("\r\x1b[K");
   drawn_ = false;
 }
 
 void Progress::draw() {
   if (mode_ == Mode::kTerminal) {
-    write_all(STDERR_FILENO, "\r\x1b[K" + status());
+    write_status("\r\x1b[K" + status());
     drawn_ = true;
   } else if (mode_ == Mode::kPlain) {
-    write_all(STDERR_FILENO, "procpool: " + status() + "\n");
+    write_status("procpool: " + status() + "\n");
   }
 }
 
@@ -91,22 +116,6 @@ void Progress::job_done(const Result& r) {
   ++done_;
   if (!r.ok() && r.status != Status::kCancelled && r.status != Status::kSkipped) ++failed_;
   if (mode_ == Mode::kTerminal) draw();
-}
-
-void Progress::run() {
-  auto every = mode_ == Mode::kTerminal
-                   ? std::chrono::duration_cast<std::chrono::milliseconds>(kTerminalEvery)
-                   : std::chrono::duration_cast<std::chrono::milliseconds>(kPlainEvery);
-  std::unique_lock lock(mu_);
-  // A timer, not a poll: it only refreshes the elapsed time and ETA between job ends.
-  while (!cv_.wait_for(lock, every, [&] { return stop_; })) {
-    lock.unlock();
-    {
-      std::lock_guard out(output_mutex());
-      draw();
-    }
-    lock.lock();
-  }
 }
 
 }  // namespace procpool

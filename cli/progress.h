@@ -1,15 +1,13 @@
 // The live status line: "[12/100] 2 running, 1 failed, 0:12 elapsed, ETA 0:35". On a terminal
 // it is redrawn in place and cleared before any job output is printed; elsewhere (CI logs) it
-// is off unless forced, and then a plain line every few seconds.
+// is off unless forced, and then a plain line every few seconds. Passive: the front end's loop
+// calls tick() when next_due() comes (no thread of its own).
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
-#include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 
 #include "common/job.h"
 
@@ -21,7 +19,12 @@ class Progress {
   // `total`: the batch's size when known; `workers`: for the running count.
   Progress(Mode mode, std::optional<uint64_t> total, int workers);
   ~Progress() { stop(); }
-  // Stops redrawing and clears the line, before the summary is written.
+  // When the line is next to be redrawn or printed, for the loop's poll timeout; nullopt once
+  // stopped, or when off.
+  std::optional<Clock::time_point> next_due() const;
+  // Redraws (terminal) or prints (plain) the line when it is due. Takes output_mutex().
+  void tick();
+  // Stops for good and clears the line, before the summary is written. Takes output_mutex().
   void stop();
   // Call with output_mutex() held, before writing anything to the terminal.
   void clear();
@@ -32,18 +35,15 @@ class Progress {
 
  private:
   void draw();  // with output_mutex() held
-  void run();   // the redraw thread
 
   Mode mode_;
   std::optional<uint64_t> total_;
   int workers_;
   Clock::time_point started_ = Clock::now();
+  Clock::time_point due_;           // next redraw or print
   uint64_t done_ = 0, failed_ = 0;  // guarded by output_mutex()
   bool drawn_ = false;              // a status line is on screen
-  std::mutex mu_;                   // guards stop_
-  std::condition_variable cv_;      // wakes the thread to stop
-  bool stop_ = false;
-  std::thread thread_;
+  bool stopped_ = false;
 };
 
 // "auto": a terminal on stderr; "always" and "never" as said. Throws UsageError.

@@ -7,13 +7,12 @@
 #include <memory>
 #include <set>
 
-#include "common/log.h"
-
 #include "cli/batch.h"
 #include "cli/ci_outputs.h"
 #include "cli/ci_style.h"
 #include "cli/exit_status.h"
 #include "cli/flags.h"
+#include "cli/halt_watch.h"
 #include "cli/html_report.h"
 #include "cli/jsonl_printer.h"
 #include "cli/line_writer.h"
@@ -26,6 +25,7 @@
 #include "common/duration.h"
 #include "common/fd.h"
 #include "common/job_file.h"
+#include "common/log.h"
 #include "common/pool.h"
 
 namespace procpool {
@@ -164,18 +164,25 @@ int run_batch(const RunOptions& options) {
   std::unique_ptr<JobSource> source;
   std::vector<std::unique_ptr<Recorder>> recorders;  // --junit, --joblog, ...
   AlreadyDone already_done;                          // --resume: the journal's verdict
+  std::optional<SignalEvents> signals;               // from here on, taken by the loop
   try {
     plan = make_plan(options);
     source = open_source(options, plan.defaults);
     if (options.dry_run) return dry_run(*source);
     ci_style = parse_ci_style(options.ci);
     color = use_color(options.color);
+    // Before the files are made (a Ctrl-C must not leave them half-written) and before any
+    // thread starts.
+    signals.emplace();
     recorders = make_recorders(options, already_done);  // last: it creates files
   } catch (const UsageError& e) {
     log::error("{}", e.what());
     return kExitUsage;
   } catch (const InputError& e) {
     log::error("{}", e.what());
+    return kExitUsage;
+  } catch (const std::system_error& e) {
+    log::error("cannot start: {}", e.what());
     return kExitUsage;
   }
   auto started = Clock::now();
@@ -210,25 +217,19 @@ int run_batch(const RunOptions& options) {
 
   // Jobs' orphans whose worker died come back to us to be reaped, not to a PID 1 that may never.
   ::prctl(PR_SET_CHILD_SUBREAPER, 1);
-  std::atomic<Batch*> live_batch{nullptr};
-  SignalWatcher signals([&](int signo, int count) {
-    Batch* batch = live_batch.load();
-    if (!batch) return;
-    if (signo == SIGHUP) {
-      log::warn("SIGHUP: starting no new jobs; letting running ones finish");
-      batch->stop(/*now=*/false);
-    } else if (count == 1) {
-      log::warn("{}: stopping all jobs (again to kill them at once)",
-                signo == SIGINT ? "interrupted" : "SIGTERM");
-      batch->stop(/*now=*/true);
-    } else {
-      batch->stop(/*now=*/true, /*kill_now=*/true);
-    }
-  });
+  // A log line from any thread clears the status line first, and never lands inside a block.
+  if (progress) {
+    log::set_guard([p = progress.get()](const std::function<void()>& emit) {
+      std::lock_guard lock(output_mutex());
+      p->clear();
+      emit();
+    });
+  }
+  HaltWatch halt(plan.halt, source->size());
+  plan.pool.halt_when = [&halt](const Future& f) { return halt.on_result(f); };
 
   ProcessPool pool(std::move(plan.pool));
   BatchSettings settings;
-  settings.halt = plan.halt;
   settings.halt_text = options.fail_fast ? "--fail-fast" : "--halt " + options.halt;
   settings.keep_order = options.keep_order;
   settings.already_done = std::move(already_done);
@@ -238,14 +239,12 @@ int run_batch(const RunOptions& options) {
   }
   std::vector<Recorder*> recorder_ptrs;
   for (auto& r : recorders) recorder_ptrs.push_back(r.get());
-  Batch batch(pool, *printer, recorder_ptrs, settings);
-  live_batch = &batch;
-  // A signal that arrived while the pool was starting had no batch to stop yet.
-  if (signals.stopped_by()) batch.stop(/*now=*/true);
+  BatchEvents events{&*signals, progress.get(), live.get(), &halt};
+  Batch batch(pool, *printer, recorder_ptrs, settings, events);
   BatchOutcome outcome = batch.run(*source);
   if (progress) progress->stop();
-  live_batch = nullptr;
   pool.shutdown(/*wait=*/true);
+  log::set_guard(nullptr);
 
   outcome.summary.wall_s = std::chrono::duration<double>(Clock::now() - started).count();
   for (auto& r : recorders) {
@@ -260,7 +259,7 @@ int run_batch(const RunOptions& options) {
     log::error("{} (jobs read before it ran; the rest was not read)", outcome.input_error);
     return kExitUsage;
   }
-  if (int sig = signals.stopped_by()) return sig == SIGINT ? kExitSigint : kExitSigterm;
+  if (int sig = outcome.stopped_by) return sig == SIGINT ? kExitSigint : kExitSigterm;
   if (outcome.reader_left) return kExitPipe;
   if (pool.broken()) return kExitUsage;
   if (outcome.halted_on_success) return kExitOk;

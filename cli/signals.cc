@@ -1,44 +1,56 @@
 #include "cli/signals.h"
 
-#include <csignal>
-#include <map>
+#include <pthread.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 namespace procpool {
 
 namespace {
 
-// Sent by the destructor to let the watcher thread leave sigwait.
-constexpr int kQuit = SIGUSR2;
-
-sigset_t watched() {
-  sigset_t set;
-  sigemptyset(&set);
-  for (int s : {SIGINT, SIGTERM, SIGHUP, kQuit}) sigaddset(&set, s);
+// The signals a SignalEvents blocked: those that were not ignored at start.
+sigset_t& watched() {
+  static sigset_t set;
   return set;
 }
 
 }  // namespace
 
-SignalWatcher::SignalWatcher(std::function<void(int, int)> on_signal)
-    : on_signal_(std::move(on_signal)) {
-  sigset_t set = watched();
+SignalEvents::SignalEvents() {
+  sigset_t& set = watched();
+  sigemptyset(&set);
+  for (int s : {SIGINT, SIGTERM, SIGHUP}) {
+    struct sigaction old {};
+    if (::sigaction(s, nullptr, &old) == 0 && old.sa_handler == SIG_IGN) continue;
+    sigaddset(&set, s);
+  }
+  ::signal(SIGPIPE, SIG_IGN);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  thread_ = std::thread([this] {
-    sigset_t set = watched();
-    std::map<int, int> counts;
-    for (;;) {
-      int signo = 0;
-      if (sigwait(&set, &signo) != 0) continue;
-      if (signo == kQuit) return;
-      if ((signo == SIGINT || signo == SIGTERM) && stopped_by_.load() == 0) stopped_by_ = signo;
-      on_signal_(signo, ++counts[signo]);
-    }
-  });
+  int fd = ::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (fd < 0) throw_errno("signalfd");
+  fd_.reset(move_above_stdio(fd));
 }
 
-SignalWatcher::~SignalWatcher() {
-  pthread_kill(thread_.native_handle(), kQuit);
-  thread_.join();
+void SignalEvents::die_of(int signo) {
+  ::signal(signo, SIG_DFL);
+  sigset_t one;
+  sigemptyset(&one);
+  sigaddset(&one, signo);
+  ::raise(signo);                               // pending while blocked ...
+  pthread_sigmask(SIG_UNBLOCK, &one, nullptr);  // ... and delivered here
+}
+
+std::vector<int> SignalEvents::take() {
+  std::vector<int> got;
+  signalfd_siginfo info;
+  for (;;) {
+    ssize_t n = ::read(fd_.get(), &info, sizeof info);
+    if (n < 0 && errno == EINTR) continue;
+    if (n != sizeof info) return got;
+    got.push_back(static_cast<int>(info.ssi_signo));
+  }
 }
 
 }  // namespace procpool

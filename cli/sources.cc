@@ -20,9 +20,10 @@ namespace {
 class VectorSource : public JobSource {
  public:
   explicit VectorSource(std::vector<Job> jobs) : jobs_(std::move(jobs)) {}
-  std::optional<Job> next() override {
-    if (at_ >= jobs_.size()) return std::nullopt;
-    return std::move(jobs_[at_++]);
+  Fetched fetch(std::optional<Job>& job) override {
+    if (at_ >= jobs_.size()) return Fetched::kEnd;
+    job = std::move(jobs_[at_++]);
+    return Fetched::kJob;
   }
   bool drainable() const override { return true; }
   std::optional<uint64_t> size() const override { return jobs_.size(); }
@@ -36,21 +37,23 @@ class LinesSource : public JobSource {
  public:
   LinesSource(Fd fd, JobDefaults defaults)
       : reader_(std::move(fd), '\n'), defaults_(std::move(defaults)) {}
-  std::optional<Job> next() override {
-    while (auto line = reader_.next()) {
-      if (!line->empty() && line->back() == '\r') line->pop_back();
-      if (line->find_first_not_of(" \t") == std::string::npos) continue;
-      Job job;
-      apply_defaults(job, defaults_);
-      job.id = ++count_;
-      job.shell = *line;
-      job.name = *line;
-      return job;
+  Fetched fetch(std::optional<Job>& job) override {
+    std::string line;
+    for (;;) {
+      Fetched got = reader_.fetch(line);
+      if (got != Fetched::kJob) return got;
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (line.find_first_not_of(" \t") != std::string::npos) break;
     }
-    return std::nullopt;
+    job.emplace();
+    apply_defaults(*job, defaults_);
+    job->id = ++count_;
+    job->shell = line;
+    job->name = std::move(line);
+    return Fetched::kJob;
   }
+  int wait_fd() const override { return reader_.fd(); }
   bool drainable() const override { return reader_.is_regular_file(); }
-  void interrupt() override { reader_.interrupt(); }
 
  private:
   RecordReader reader_;
@@ -92,38 +95,37 @@ class MapSource : public JobSource {
     odometer_.assign(sources_.size(), 0);
   }
 
-  std::optional<Job> next() override {
+  Fetched fetch(std::optional<Job>& job) override {
     std::vector<std::string> values;
     if (stream_) {
-      auto rec = stream_->next();
-      if (!rec) return std::nullopt;
-      values.push_back(std::move(*rec));
+      std::string rec;
+      Fetched got = stream_->fetch(rec);
+      if (got != Fetched::kJob) return got;
+      values.push_back(std::move(rec));
     } else {
-      if (empty_ || done_) return std::nullopt;
+      if (empty_ || done_) return Fetched::kEnd;
       for (size_t i = 0; i < sources_.size(); ++i) values.push_back(sources_[i][odometer_[i]]);
       advance();
     }
-    Job job;
-    apply_defaults(job, defaults_);
-    job.id = ++count_;
+    job.emplace();
+    apply_defaults(*job, defaults_);
+    job->id = ++count_;
     try {
-      job.shell = expand_template(in_.tmpl, values, job.id);
+      job->shell = expand_template(in_.tmpl, values, job->id);
     } catch (const std::invalid_argument& e) {
       throw InputError(std::string("procpool map: ") + e.what());
     }
     // Named by its input, as GNU parallel's --tag does: what varies is what identifies it.
-    for (const auto& v : values) job.name += (job.name.empty() ? "" : " ") + v;
-    return job;
+    for (const auto& v : values) job->name += (job->name.empty() ? "" : " ") + v;
+    return Fetched::kJob;
   }
+  int wait_fd() const override { return stream_ ? stream_->fd() : -1; }
   bool drainable() const override { return !stream_ || streamed_file_; }
   std::optional<uint64_t> size() const override {
     if (stream_) return std::nullopt;
     uint64_t n = 1;
     for (const auto& s : sources_) n *= s.size();
     return n;
-  }
-  void interrupt() override {
-    if (stream_) stream_->interrupt();
   }
 
  private:
@@ -158,48 +160,89 @@ Fd open_input(const std::string& path) {
   return fd;
 }
 
-RecordReader::RecordReader(Fd fd, char sep) : fd_(std::move(fd)), stop_(make_pipe()), sep_(sep) {}
+namespace {
 
-void RecordReader::interrupt() {
-  char one = 1;
-  ssize_t ignored = ::write(stop_.write.get(), &one, 1);
-  (void)ignored;
+bool is_regular(int fd) {
+  struct stat st;
+  return ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-std::optional<std::string> RecordReader::next() {
+// Whether `fd` has bytes (or EOF) to read now. Read after this, a pipe, terminal or socket
+// returns at once without O_NONBLOCK, which is never set on a descriptor shared with others (the
+// shell's terminal, a pipe another process reads too).
+bool readable_now(int fd) {
+  pollfd p{fd, POLLIN, 0};
+  for (;;) {
+    int n = ::poll(&p, 1, 0);
+    if (n < 0 && errno == EINTR) continue;
+    return n != 0;  // an error is reported by the read that follows
+  }
+}
+
+}  // namespace
+
+RecordReader::RecordReader(Fd fd, char sep)
+    : fd_(std::move(fd)), regular_(is_regular(fd_.get())), sep_(sep) {}
+
+Fetched RecordReader::fetch(std::string& record) {
   for (;;) {
     size_t at = buf_.find(sep_, pos_);
     if (at != std::string::npos) {
-      std::string rec = buf_.substr(pos_, at - pos_);
+      record.assign(buf_, pos_, at - pos_);
       pos_ = at + 1;
-      return rec;
+      return Fetched::kJob;
     }
     if (eof_) {
-      if (pos_ >= buf_.size()) return std::nullopt;
-      std::string rec = buf_.substr(pos_);
+      if (pos_ >= buf_.size()) return Fetched::kEnd;
+      record.assign(buf_, pos_);
       pos_ = buf_.size();
-      return rec;
+      return Fetched::kJob;
     }
+    if (!regular_ && !readable_now(fd_.get())) return Fetched::kBlocked;
     buf_.erase(0, pos_);
     pos_ = 0;
-    pollfd fds[2] = {{fd_.get(), POLLIN, 0}, {stop_.read.get(), POLLIN, 0}};
-    if (::poll(fds, 2, -1) < 0) {
-      if (errno == EINTR) continue;
-      throw_errno("poll (reading input)");
-    }
-    if (fds[1].revents) return std::nullopt;  // interrupted: the batch is stopping
     char chunk[65536];
     ssize_t n = ::read(fd_.get(), chunk, sizeof chunk);
     if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) return Fetched::kBlocked;
     if (n < 0) throw InputError(std::string("cannot read input: ") + std::strerror(errno));
     if (n == 0) eof_ = true;
     buf_.append(chunk, static_cast<size_t>(n > 0 ? n : 0));
   }
 }
 
-bool RecordReader::is_regular_file() const {
-  struct stat st;
-  return ::fstat(fd_.get(), &st) == 0 && S_ISREG(st.st_mode);
+std::optional<std::string> RecordReader::next() {
+  std::string record;
+  for (;;) {
+    switch (fetch(record)) {
+      case Fetched::kJob:
+        return record;
+      case Fetched::kEnd:
+        return std::nullopt;
+      case Fetched::kBlocked: {
+        pollfd p{fd_.get(), POLLIN, 0};
+        if (::poll(&p, 1, -1) < 0 && errno != EINTR) throw_errno("poll (reading input)");
+        break;
+      }
+    }
+  }
+}
+
+std::optional<Job> JobSource::next() {
+  std::optional<Job> job;
+  for (;;) {
+    switch (fetch(job)) {
+      case Fetched::kJob:
+        return job;
+      case Fetched::kEnd:
+        return std::nullopt;
+      case Fetched::kBlocked: {
+        pollfd p{wait_fd(), POLLIN, 0};
+        if (::poll(&p, 1, -1) < 0 && errno != EINTR) throw_errno("poll (reading input)");
+        break;
+      }
+    }
+  }
 }
 
 std::unique_ptr<JobSource> lines_source(const std::string& path, const JobDefaults& defaults) {

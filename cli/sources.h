@@ -13,37 +13,50 @@
 
 namespace procpool {
 
+// What fetch() found.
+enum class Fetched {
+  kJob,      // a job
+  kBlocked,  // none until wait_fd() is readable
+  kEnd,      // no more
+};
+
 class JobSource {
  public:
   virtual ~JobSource() = default;
-  // The next job (ids 1, 2, ... in input order), or nullopt at the end. May block on input.
+  // The next job (ids 1, 2, ... in input order) if it can be had without waiting on input.
   // Throws InputError for input a person must fix.
-  virtual std::optional<Job> next() = 0;
+  virtual Fetched fetch(std::optional<Job>& job) = 0;
+  // What to poll (POLLIN) after kBlocked; -1 when fetch never blocks.
+  virtual int wait_fd() const { return -1; }
   // Whether the rest may be read after a halt, to report it as cancelled: true for files and
   // arguments, false for pipes and terminals, which may never end.
   virtual bool drainable() const = 0;
   // How many jobs there are, when known before reading them all (for --halt ...=N%).
   virtual std::optional<uint64_t> size() const { return std::nullopt; }
-  // Makes a next() blocked on input return nullopt soon. Safe from any thread.
-  virtual void interrupt() {}
+  // The next job, waiting for input as long as it takes; nullopt at the end (--dry-run).
+  std::optional<Job> next();
 };
 
 // A parsed job file.
 std::unique_ptr<JobSource> job_file_source(std::vector<Job> jobs);
 
-// Reads records separated by `sep` from a descriptor as they arrive, in bounded memory.
+// Reads records separated by `sep` from a descriptor as they arrive, in bounded memory, never
+// waiting for input: a pipe or terminal is read only when poll says it has bytes, so the front
+// end's loop can wait on it together with everything else.
 class RecordReader {
  public:
   RecordReader(Fd fd, char sep);
-  // The next record without its separator; a last record without one counts too. Returns
-  // nullopt early after interrupt().
+  // The next record without its separator (a last record without one counts too), kBlocked
+  // until fd() is readable, or kEnd.
+  Fetched fetch(std::string& record);
+  // The next record, waiting for input as long as it takes.
   std::optional<std::string> next();
-  bool is_regular_file() const;
-  void interrupt();
+  int fd() const { return fd_.get(); }
+  bool is_regular_file() const { return regular_; }
 
  private:
   Fd fd_;            // the input
-  Pipe stop_;        // interrupt() writes here; next() polls it with the input
+  bool regular_;     // a regular file: always readable, never worth polling
   char sep_;         // '\n', or '\0' with -0
   std::string buf_;  // read and not yet returned, from pos_
   size_t pos_ = 0;

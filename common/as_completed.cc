@@ -1,20 +1,10 @@
 #include "common/as_completed.h"
 
-#include <condition_variable>
-#include <deque>
-#include <mutex>
 #include <unordered_set>
 
 #include <fmt/format.h>
 
 namespace procpool {
-
-// Receives every future that finishes after it was installed, in finishing order.
-struct AsCompleted::Waiter {
-  std::mutex mu;                // guards `finished`
-  std::condition_variable cv;   // notified on every arrival
-  std::deque<Future> finished;  // done but not yet yielded
-};
 
 namespace {
 
@@ -28,48 +18,31 @@ std::vector<Future> distinct(std::vector<Future> futures) {
   return out;
 }
 
-std::optional<Clock::time_point> deadline_after(std::optional<Duration> timeout) {
-  if (!timeout) return std::nullopt;
-  return Clock::now() + std::chrono::duration_cast<Clock::duration>(*timeout);
-}
-
 }  // namespace
 
 AsCompleted::AsCompleted(std::vector<Future> futures, std::optional<Duration> timeout)
-    : waiter_(std::make_shared<Waiter>()), deadline_(deadline_after(timeout)) {
+    : deadline_(deadline_after(timeout)) {
   futures = distinct(std::move(futures));
   total_ = futures.size();
-  // Already-done futures go first, in the order given; the rest arrive through the waiter.
-  std::vector<Future> pending;
-  for (auto& f : futures) {
-    if (f.done()) {
-      waiter_->finished.push_back(f);
-    } else {
-      pending.push_back(f);
+  // Already-done futures go first, in the order given; the rest arrive as they finish.
+  std::vector<bool> added(futures.size(), false);
+  for (size_t i = 0; i < futures.size(); ++i) {
+    if (futures[i].done()) {
+      queue_.add(futures[i]);
+      added[i] = true;
     }
   }
-  for (auto& f : pending) {
-    f.add_done_callback([w = waiter_](const Future& done) {
-      {
-        std::lock_guard lock(w->mu);
-        w->finished.push_back(done);
-      }
-      w->cv.notify_one();
-    });
+  for (size_t i = 0; i < futures.size(); ++i) {
+    if (!added[i]) queue_.add(futures[i]);
   }
 }
 
 std::optional<Future> AsCompleted::next() {
   if (yielded_ == total_) return std::nullopt;
-  std::unique_lock lock(waiter_->mu);
-  auto ready = [&] { return !waiter_->finished.empty(); };
-  if (!deadline_) {
-    waiter_->cv.wait(lock, ready);
-  } else if (!waiter_->cv.wait_until(lock, *deadline_, ready)) {
+  std::optional<Future> f = queue_.pop_until(deadline_);
+  if (!f) {
     throw TimeoutError(fmt::format("{} (of {}) futures unfinished", total_ - yielded_, total_));
   }
-  Future f = std::move(waiter_->finished.front());
-  waiter_->finished.pop_front();
   ++yielded_;
   return f;
 }

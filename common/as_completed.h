@@ -1,11 +1,15 @@
 // as_completed and wait over futures, after CPython's concurrent.futures: a waiter registered
-// as a done-callback on every future is woken by whichever finishes first.
+// as a done-callback on every future is woken by whichever finishes first. The waiter is a
+// CompletionQueue, so both stand on the same mechanism an event loop polls, and both remove
+// their callbacks from every future when they return, time out or are abandoned (as CPython
+// does in a `finally`).
 #pragma once
 
 #include <memory>
 #include <optional>
 #include <vector>
 
+#include "common/completion_queue.h"
 #include "common/future.h"
 
 namespace procpool {
@@ -39,10 +43,10 @@ class AsCompleted {
   iterator begin() { return iterator(this); }
   std::nullptr_t end() { return nullptr; }
 
-  struct Waiter;  // shared with the callbacks; defined in the .cc
+  // Leaving early (a break, a timeout, an exception) removes the callbacks from every future.
 
  private:
-  std::shared_ptr<Waiter> waiter_;             // collects futures as they finish
+  CompletionQueue queue_;                      // collects futures as they finish
   std::optional<Clock::time_point> deadline_;  // when next() stops waiting
   size_t total_ = 0;                           // distinct futures given
   size_t yielded_ = 0;                         // how many next() has returned

@@ -8,33 +8,32 @@
 
 namespace procpool {
 
-void append_frame(std::string& out, const json& body) {
-  size_t at = out.size();
-  out.append(4, '\0');
-  json::to_msgpack(body, nlohmann::detail::output_adapter<char>(out));
-  size_t len = out.size() - at - 4;
-  if (len > kMaxFrameBytes) throw ProtocolError("frame too large to send: " + std::to_string(len));
-  for (int i = 0; i < 4; ++i) out[at + i] = static_cast<char>((len >> (24 - 8 * i)) & 0xff);
-}
-
-std::string encode_frame(const json& body) {
-  std::string out;
-  append_frame(out, body);
-  return out;
-}
-
 namespace {
 
 constexpr unsigned char kOutputMark = 0xC1;  // never used by MessagePack
 constexpr size_t kOutputHeader = 1 + 1 + 8;  // mark, stream, job id
 
+void put_length(char* at, size_t len) {
+  for (int i = 0; i < 4; ++i) at[i] = static_cast<char>((len >> (24 - 8 * i)) & 0xff);
+}
+
 }  // namespace
+
+void append_frame(std::string& out, std::string_view body) {
+  if (body.size() > kMaxFrameBytes) {
+    throw ProtocolError("frame too large to send: " + std::to_string(body.size()) + " bytes");
+  }
+  char head[4];
+  put_length(head, body.size());
+  out.append(head, sizeof head);
+  out.append(body);
+}
 
 void append_output_frame(std::string& out, uint64_t id, int stream, std::string_view bytes) {
   size_t len = kOutputHeader + bytes.size();
   if (len > kMaxFrameBytes) throw ProtocolError("frame too large to send: " + std::to_string(len));
   char head[4 + kOutputHeader];
-  for (int i = 0; i < 4; ++i) head[i] = static_cast<char>((len >> (24 - 8 * i)) & 0xff);
+  put_length(head, len);
   head[4] = static_cast<char>(kOutputMark);
   head[5] = static_cast<char>(stream);
   for (int i = 0; i < 8; ++i) head[6 + i] = static_cast<char>((id >> (56 - 8 * i)) & 0xff);
@@ -54,17 +53,6 @@ void FrameReader::feed(std::string_view bytes) {
     pos_ = 0;
   }
   buf_.append(bytes);
-}
-
-std::optional<json> FrameReader::next() {
-  auto f = next_frame();
-  if (!f) return std::nullopt;
-  if (!f->output) return std::move(f->body);
-  const auto& o = *f->output;
-  return json{{"t", "out"},
-              {"id", o.id},
-              {"s", o.stream},
-              {"d", json::binary(std::vector<uint8_t>(o.bytes.begin(), o.bytes.end()))}};
 }
 
 std::optional<Frame> FrameReader::next_frame() {
@@ -90,11 +78,7 @@ std::optional<Frame> FrameReader::next_frame() {
     piece.bytes = std::string_view(begin + kOutputHeader, len - kOutputHeader);
     frame.output = piece;
   } else {
-    try {
-      frame.body = json::from_msgpack(begin, begin + len);
-    } catch (const json::exception& e) {
-      throw ProtocolError(std::string("undecodable frame: ") + e.what());
-    }
+    frame.body = std::string_view(begin, len);
   }
   pos_ += 4 + len;
   return frame;

@@ -1,10 +1,11 @@
-// The wire format between coordinator and worker: a 4-byte big-endian length, then a
-// MessagePack body made by nlohmann_json. A job's output travels in output frames instead,
-// whose body starts with 0xC1 (the one byte MessagePack never uses, so the two cannot be
-// confused): 0xC1, the stream (1 or 2), the job id (8 bytes, big-endian), then the raw bytes.
-// Any byte survives, nothing assumes UTF-8, and the bulk of the traffic is copied rather than
-// decoded byte by byte (nlohmann's MessagePack reader spends ~17 instructions on each byte of
-// a binary value: 70% of the coordinator's time on large outputs).
+// The wire format between coordinator and worker: a 4-byte big-endian length, then a body. A
+// message's body is MessagePack (see messages.h, the only file that encodes or decodes one). A
+// job's output travels in output frames instead, whose body starts with 0xC1 (the one byte
+// MessagePack never uses, so the two cannot be confused): 0xC1, the stream (1 or 2), the job id
+// (8 bytes, big-endian), then the raw bytes. Any byte survives, nothing assumes UTF-8, and the
+// bulk of the traffic is copied rather than decoded byte by byte (nlohmann's MessagePack reader
+// spends ~17 instructions on each byte of a binary value: 70% of the coordinator's time on large
+// outputs).
 #pragma once
 
 #include <cstdint>
@@ -13,11 +14,7 @@
 #include <string>
 #include <string_view>
 
-#include <nlohmann/json.hpp>
-
 namespace procpool {
-
-using json = nlohmann::json;
 
 // Bumped on any incompatible change; both sides name both versions on a mismatch.
 inline constexpr int kProtocolVersion = 2;
@@ -28,24 +25,25 @@ struct ProtocolError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// Appends one encoded frame for `body` to `out`.
-void append_frame(std::string& out, const json& body);
-std::string encode_frame(const json& body);
+// Appends one frame carrying `body`. Throws ProtocolError (appending nothing) when the body is
+// longer than kMaxFrameBytes.
+void append_frame(std::string& out, std::string_view body);
 // Appends one output frame: `bytes` that job `id` wrote on `stream` (1 stdout, 2 stderr).
 void append_output_frame(std::string& out, uint64_t id, int stream, std::string_view bytes);
 
 // A piece of a job's output, as an output frame carried it. `bytes` points into the reader's
-// buffer and is valid until the reader is next used.
+// buffer and is valid until the reader is next fed.
 struct OutputPiece {
   uint64_t id = 0;
   int stream = 1;
   std::string_view bytes;
 };
 
-// A decoded frame: an output piece, or any other message as JSON.
+// A frame as read: an output piece, or a message body to decode (messages.h). Both point into
+// the reader's buffer and are valid until it is next fed.
 struct Frame {
   std::optional<OutputPiece> output;  // set for output frames
-  json body;                          // every other frame
+  std::string_view body;              // every other frame
 };
 
 // Accumulates bytes as they arrive and cuts them into frames.
@@ -54,8 +52,6 @@ class FrameReader {
   void feed(std::string_view bytes);
   // The next whole frame, or nullopt when more bytes are needed. Throws ProtocolError.
   std::optional<Frame> next_frame();
-  // The same with an output frame given as {"t": "out", "id", "s", "d": binary}.
-  std::optional<json> next();
   // True while a frame has started but not ended: EOF now means the peer crashed mid-frame.
   bool mid_frame() const { return buf_.size() > pos_; }
 

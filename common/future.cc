@@ -1,5 +1,6 @@
 #include "common/future.h"
 
+#include <algorithm>
 #include <condition_variable>
 #include <mutex>
 #include <vector>
@@ -10,18 +11,20 @@ namespace procpool {
 
 struct Future::SharedState {
   explicit SharedState(Job j) : job(std::move(j)) {}
-  const Job job;                    // immutable after construction: readable without the lock
-  mutable std::mutex mu;            // guards everything below
-  std::condition_variable cv;       // notified when the future becomes done
-  State state = State::kPending;    // see the state diagram in the header
-  std::optional<Result> result;     // set once, when finished or cancelled
-  std::vector<Callback> callbacks;  // run once, when done
+  const Job job;                  // immutable after construction: readable without the lock
+  mutable std::mutex mu;          // guards everything below
+  std::condition_variable cv;     // notified when the future becomes done
+  State state = State::kPending;  // see the state diagram in the header
+  std::optional<Result> result;   // set once, when finished or cancelled
+  std::vector<std::pair<CallbackId, Callback>> callbacks;  // run once, when done
+  CallbackId last_id = 0;                                  // the id given to the latest one
 };
 
 namespace {
 
-void run_callbacks(std::vector<Future::Callback>& callbacks, const Future& f) {
-  for (auto& fn : callbacks) {
+void run_callbacks(std::vector<std::pair<Future::CallbackId, Future::Callback>>& callbacks,
+                   const Future& f) {
+  for (auto& [id, fn] : callbacks) {
     try {
       fn(f);
     } catch (const std::exception& e) {
@@ -50,8 +53,18 @@ bool Future::done() const {
   return st == State::kFinished || st == State::kCancelled;
 }
 
+std::optional<Clock::time_point> deadline_after(std::optional<Duration> timeout) {
+  if (!timeout) return std::nullopt;
+  double seconds = timeout->count();
+  // About 31 years: far inside the clock's range (292 years of nanoseconds), far beyond any
+  // wait a person means. NaN fails the comparison too: no deadline.
+  if (!(seconds < 1e9)) return std::nullopt;
+  seconds = std::max(seconds, 0.0);
+  return Clock::now() + std::chrono::duration_cast<Clock::duration>(Duration(seconds));
+}
+
 bool Future::cancel() {
-  std::vector<Callback> callbacks;
+  std::vector<std::pair<CallbackId, Callback>> callbacks;
   {
     std::lock_guard lock(s_->mu);
     if (s_->state == State::kCancelled) return true;
@@ -68,27 +81,46 @@ bool Future::cancel() {
 }
 
 const Result& Future::result(std::optional<Duration> timeout) const {
+  std::optional<Clock::time_point> deadline = deadline_after(timeout);
   std::unique_lock lock(s_->mu);
   auto is_done = [&] { return s_->result.has_value(); };
-  if (!timeout) {
+  if (!deadline) {
     s_->cv.wait(lock, is_done);
-  } else if (!s_->cv.wait_for(lock, *timeout, is_done)) {
+  } else if (!s_->cv.wait_until(lock, *deadline, is_done)) {
     throw TimeoutError(
         fmt::format("job '{}' did not finish within {:g}s", s_->job.name, timeout->count()));
   }
   return *s_->result;  // never reassigned once set, so the reference stays valid
 }
 
-void Future::add_done_callback(Callback fn) const {
+Future::CallbackId Future::add_done_callback(Callback fn) const {
   {
     std::lock_guard lock(s_->mu);
     if (!s_->result) {
-      s_->callbacks.push_back(std::move(fn));
-      return;
+      CallbackId id = ++s_->last_id;
+      s_->callbacks.emplace_back(id, std::move(fn));
+      return id;
     }
   }
-  std::vector<Callback> one{std::move(fn)};
+  std::vector<std::pair<CallbackId, Callback>> one;
+  one.emplace_back(0, std::move(fn));
   run_callbacks(one, *this);
+  return 0;
+}
+
+bool Future::remove_done_callback(CallbackId id) const {
+  if (id == 0) return false;
+  std::lock_guard lock(s_->mu);
+  auto& cbs = s_->callbacks;
+  auto it = std::find_if(cbs.begin(), cbs.end(), [&](const auto& c) { return c.first == id; });
+  if (it == cbs.end()) return false;
+  cbs.erase(it);
+  return true;
+}
+
+size_t Future::callback_count() const {
+  std::lock_guard lock(s_->mu);
+  return s_->callbacks.size();
 }
 
 bool Future::set_running_or_notify_cancel() {
@@ -102,7 +134,7 @@ bool Future::set_running_or_notify_cancel() {
 }
 
 void Future::set_result(Result r) {
-  std::vector<Callback> callbacks;
+  std::vector<std::pair<CallbackId, Callback>> callbacks;
   {
     std::lock_guard lock(s_->mu);
     if (s_->result) throw std::logic_error("set_result on a future that is already done");

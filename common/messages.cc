@@ -2,32 +2,54 @@
 
 #include <csignal>
 
+#include <nlohmann/json.hpp>
+
 namespace procpool {
 
-std::vector<StopStep> default_stop_sequence() {
-  return {{SIGTERM, Millis(200)}, {SIGKILL, Millis(0)}};
+using json = nlohmann::json;
+
+namespace {
+
+void append_json(std::string& out, const json& body) {
+  std::string encoded;
+  json::to_msgpack(body, nlohmann::detail::output_adapter<char>(encoded));
+  append_frame(out, encoded);
 }
 
-json make_run_frame(const Job& job, const std::vector<StopStep>& stop) {
-  json f = {{"t", "run"}, {"id", job.id}};
-  if (!job.argv.empty()) {
-    f["argv"] = job.argv;
-  } else {
-    f["sh"] = job.shell;
+json parse(std::string_view body) {
+  try {
+    return json::from_msgpack(body.begin(), body.end());
+  } catch (const json::exception& e) {
+    throw ProtocolError(std::string("undecodable frame: ") + e.what());
   }
-  if (!job.env.empty()) f["env"] = job.env;
-  if (!job.cwd.empty()) f["cwd"] = job.cwd;
-  if (job.timeout) f["tmo"] = job.timeout->count();
-  json steps = json::array();
-  for (const auto& s : stop) steps.push_back({s.signal, s.grace.count()});
-  f["stop"] = std::move(steps);
-  if (job.limits.memory_bytes) f["mem"] = *job.limits.memory_bytes;
-  if (job.limits.cpu) f["cpu"] = job.limits.cpu->count();
-  if (job.limits.nice) f["nice"] = *job.limits.nice;
-  return f;
 }
 
-Task parse_run_frame(const json& f) {
+// Field `key` of `frame` as T; ProtocolError naming the field when absent or of the wrong type.
+template <typename T>
+T field(const json& frame, const char* key) {
+  auto it = frame.find(key);
+  if (it == frame.end()) throw ProtocolError(std::string("frame lacks field '") + key + "'");
+  try {
+    return it->get<T>();
+  } catch (const json::exception&) {
+    throw ProtocolError(std::string("frame field '") + key + "' has the wrong type");
+  }
+}
+
+template <typename T>
+void optional_field(const json& frame, const char* key, std::optional<T>& out) {
+  if (frame.contains(key)) out = field<T>(frame, key);
+}
+
+EndHow parse_end_how(const std::string& name) {
+  for (EndHow how :
+       {EndHow::kExited, EndHow::kSignaled, EndHow::kTimeout, EndHow::kKilled, EndHow::kError}) {
+    if (name == end_how_name(how)) return how;
+  }
+  throw ProtocolError("unknown end kind '" + name + "'");
+}
+
+Task decode_task(const json& f) {
   Task t;
   t.id = field<uint64_t>(f, "id");
   if (f.contains("argv")) {
@@ -45,10 +67,52 @@ Task parse_run_frame(const json& f) {
     }
   }
   if (t.stop.empty()) t.stop = default_stop_sequence();
-  if (f.contains("mem")) t.limits.memory_bytes = field<uint64_t>(f, "mem");
+  optional_field(f, "mem", t.limits.memory_bytes);
   if (f.contains("cpu")) t.limits.cpu = Millis(field<int64_t>(f, "cpu"));
-  if (f.contains("nice")) t.limits.nice = field<int>(f, "nice");
+  optional_field(f, "nice", t.limits.nice);
   if (f.contains("slot")) t.slot = field<int>(f, "slot");
+  return t;
+}
+
+Ended decode_ended(const json& f) {
+  Ended e;
+  e.id = field<uint64_t>(f, "id");
+  e.how = parse_end_how(field<std::string>(f, "how"));
+  optional_field(f, "code", e.code);
+  optional_field(f, "sig", e.sig);
+  if (f.contains("err")) e.err = field<std::string>(f, "err");
+  if (f.contains("t0")) e.t0 = field<int64_t>(f, "t0");
+  if (f.contains("t1")) e.t1 = field<int64_t>(f, "t1");
+  optional_field(f, "dur", e.dur);
+  if (f.contains("ut")) e.ut = field<double>(f, "ut");
+  if (f.contains("st")) e.st = field<double>(f, "st");
+  if (f.contains("rss")) e.rss = field<int64_t>(f, "rss");
+  return e;
+}
+
+}  // namespace
+
+std::vector<StopStep> default_stop_sequence() {
+  return {{SIGTERM, Millis(200)}, {SIGKILL, Millis(0)}};
+}
+
+Millis stop_sequence_length(const std::vector<StopStep>& steps) {
+  Millis total{0};
+  for (const auto& s : steps) total += s.grace;
+  return total;
+}
+
+Task Task::of(const Job& job, const std::vector<StopStep>& stop, int slot) {
+  Task t;
+  t.id = job.id;
+  t.argv = job.argv;
+  if (t.argv.empty()) t.shell = job.shell;
+  t.env = job.env;
+  t.cwd = job.cwd;
+  t.timeout = job.timeout;
+  t.stop = stop;
+  t.limits = job.limits;
+  t.slot = slot;
   return t;
 }
 
@@ -68,12 +132,77 @@ const char* end_how_name(EndHow how) {
   return "error";
 }
 
-EndHow parse_end_how(const std::string& name) {
-  for (EndHow how :
-       {EndHow::kExited, EndHow::kSignaled, EndHow::kTimeout, EndHow::kKilled, EndHow::kError}) {
-    if (name == end_how_name(how)) return how;
+void append_message(std::string& out, const Hello& m) {
+  append_json(out, {{"t", "hello"}, {"v", m.version}, {"pid", m.pid}, {"host", m.host}});
+}
+
+void append_message(std::string& out, const Task& m) {
+  json f = {{"t", "run"}, {"id", m.id}};
+  if (!m.argv.empty()) {
+    f["argv"] = m.argv;
+  } else {
+    f["sh"] = m.shell;
   }
-  throw ProtocolError("unknown end kind '" + name + "'");
+  if (!m.env.empty()) f["env"] = m.env;
+  if (!m.cwd.empty()) f["cwd"] = m.cwd;
+  if (m.timeout) f["tmo"] = m.timeout->count();
+  json steps = json::array();
+  for (const auto& s : m.stop) steps.push_back({s.signal, s.grace.count()});
+  f["stop"] = std::move(steps);
+  if (m.limits.memory_bytes) f["mem"] = *m.limits.memory_bytes;
+  if (m.limits.cpu) f["cpu"] = m.limits.cpu->count();
+  if (m.limits.nice) f["nice"] = *m.limits.nice;
+  if (m.slot) f["slot"] = m.slot;
+  append_json(out, f);
+}
+
+void append_message(std::string& out, const Started& m) {
+  append_json(out, {{"t", "start"}, {"id", m.id}, {"pid", m.pid}});
+}
+
+void append_message(std::string& out, const Ended& m) {
+  json f = {{"t", "end"}, {"id", m.id}, {"how", end_how_name(m.how)}};
+  if (m.code) f["code"] = *m.code;
+  if (m.sig) f["sig"] = *m.sig;
+  if (!m.err.empty()) f["err"] = m.err;
+  if (m.t0) f["t0"] = m.t0;
+  if (m.t1) f["t1"] = m.t1;
+  if (m.dur) f["dur"] = *m.dur;
+  if (m.ut) f["ut"] = m.ut;
+  if (m.st) f["st"] = m.st;
+  if (m.rss) f["rss"] = m.rss;
+  append_json(out, f);
+}
+
+void append_message(std::string& out, const Kill& m) {
+  append_json(out, {{"t", "kill"}, {"id", m.id}, {"now", m.now}});
+}
+
+FromWorker decode_from_worker(std::string_view body) {
+  json f = parse(body);
+  std::string type = field<std::string>(f, "t");
+  if (type == "end") return decode_ended(f);
+  if (type == "start") return Started{field<uint64_t>(f, "id"), field<int64_t>(f, "pid")};
+  if (type == "hello") {
+    return Hello{field<int>(f, "v"), field<int64_t>(f, "pid"), field<std::string>(f, "host")};
+  }
+  throw ProtocolError("unknown frame type '" + type + "' from a worker");
+}
+
+ToWorker decode_to_worker(std::string_view body) {
+  json f = parse(body);
+  std::string type = field<std::string>(f, "t");
+  if (type == "run") return decode_task(f);
+  if (type == "kill") return Kill{field<uint64_t>(f, "id"), f.value("now", false)};
+  throw ProtocolError("unknown frame type '" + type + "' from the coordinator");
+}
+
+std::string describe_message(std::string_view body) {
+  try {
+    return parse(body).dump(-1, ' ', false, json::error_handler_t::replace);
+  } catch (const ProtocolError& e) {
+    return e.what();
+  }
 }
 
 }  // namespace procpool

@@ -1,15 +1,18 @@
-// The frames coordinator and worker exchange, built and read in one place so both sides agree.
+// The messages coordinator and worker exchange: one struct per frame, encoded and decoded in
+// messages.cc alone, so both sides agree by construction.
 //
-// worker -> coordinator: hello {v, pid, host}; start {id, pid}; output frames (frame.h);
-//                        end {id, how, code, sig, err, t0, t1, dur, ut, st, rss}
-// coordinator -> worker: run {id, argv | sh, env, cwd, tmo, stop, mem, cpu, nice, slot};
-//                        kill {id, now} (now: SIGKILL at once instead of the stop sequence)
+// worker -> coordinator: Hello {v, pid, host}; Started {id, pid}; output frames (frame.h);
+//                        Ended {id, how, code, sig, err, t0, t1, dur, ut, st, rss}
+// coordinator -> worker: Task (`run`) {id, argv | sh, env, cwd, tmo, stop, mem, cpu, nice, slot};
+//                        Kill {id, now} (now: SIGKILL at once instead of the stop sequence)
 #pragma once
 
-#include <chrono>
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <variant>
 #include <vector>
 
 #include "common/frame.h"
@@ -24,8 +27,17 @@ struct StopStep {
 };
 // TERM, 200 ms, KILL: polite first, certain after.
 std::vector<StopStep> default_stop_sequence();
+// How long a whole stop sequence may take: the sum of its graces.
+Millis stop_sequence_length(const std::vector<StopStep>& steps);
 
-// A `run` frame as the worker sees it.
+// The worker introduces itself; nothing else is sent before it.
+struct Hello {
+  int version = kProtocolVersion;  // a mismatch is an error naming both versions
+  int64_t pid = 0;                 // the worker's pid on its own machine
+  std::string host;                // its host name
+};
+
+// `run`: a job for the worker.
 struct Task {
   uint64_t id = 0;                         // the job's id
   std::vector<std::string> argv;           // exec'd directly when non-empty
@@ -36,28 +48,55 @@ struct Task {
   std::vector<StopStep> stop;              // how to stop the group on timeout or kill
   Limits limits;                           // rlimits and niceness for the job's process
   int slot = 0;                            // the worker's slot (PROCPOOL_SLOT); 0 = unknown
+
+  // What `job` asks for, as one attempt to run on the worker in `slot`.
+  static Task of(const Job& job, const std::vector<StopStep>& stop, int slot);
 };
 
-json make_run_frame(const Job& job, const std::vector<StopStep>& stop);
-// Throws ProtocolError when a field is missing or of the wrong type.
-Task parse_run_frame(const json& frame);
+// The job's process started.
+struct Started {
+  uint64_t id = 0;
+  int64_t pid = 0;  // leader of the job's process group
+};
 
-// How an attempt ended, as the worker reports it in `end`.
+// How an attempt ended, as the worker reports it.
 enum class EndHow { kExited, kSignaled, kTimeout, kKilled, kError };
 const char* end_how_name(EndHow how);
-EndHow parse_end_how(const std::string& name);
 
-// Reads field `key` of `frame` as T, throwing ProtocolError naming the field when it is absent
-// or of the wrong type.
-template <typename T>
-T field(const json& frame, const char* key) {
-  auto it = frame.find(key);
-  if (it == frame.end()) throw ProtocolError(std::string("frame lacks field '") + key + "'");
-  try {
-    return it->get<T>();
-  } catch (const json::exception&) {
-    throw ProtocolError(std::string("frame field '") + key + "' has the wrong type");
-  }
-}
+struct Ended {
+  uint64_t id = 0;
+  EndHow how = EndHow::kError;
+  std::optional<int> code;    // exit status, when it exited
+  std::optional<int> sig;     // the signal that ended it
+  std::string err;            // why it could not start (kError)
+  int64_t t0 = 0, t1 = 0;     // wall clock (µs since the epoch) of start and end
+  std::optional<double> dur;  // monotonic seconds, when it ran
+  double ut = 0, st = 0;      // user and system CPU seconds
+  int64_t rss = 0;            // peak resident set, KiB
+};
+
+// Stop the job (the stop sequence, or SIGKILL at once with `now`); a queued one is dropped.
+struct Kill {
+  uint64_t id = 0;
+  bool now = false;
+};
+
+using FromWorker = std::variant<Hello, Started, Ended>;
+using ToWorker = std::variant<Task, Kill>;
+
+// Each appends one whole frame. Throws ProtocolError, appending nothing, when the message does
+// not fit in a frame (a command or environment of more than kMaxFrameBytes).
+void append_message(std::string& out, const Hello& m);
+void append_message(std::string& out, const Task& m);
+void append_message(std::string& out, const Started& m);
+void append_message(std::string& out, const Ended& m);
+void append_message(std::string& out, const Kill& m);
+
+// Decode a frame's body. Throw ProtocolError for an undecodable body, an unknown type, or a
+// field that is missing or of the wrong type.
+FromWorker decode_from_worker(std::string_view body);
+ToWorker decode_to_worker(std::string_view body);
+// The body as JSON text, for debug logs.
+std::string describe_message(std::string_view body);
 
 }  // namespace procpool

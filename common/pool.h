@@ -1,22 +1,21 @@
 // ProcessPool: N long-lived workers, one pipe pair each, one manager thread that owns every
 // descriptor and runs a single poll loop. After CPython's ProcessPoolExecutor, except that a
-// worker that dies fails (or, with retries left, requeues) only the job it held, and is replaced.
+// worker that dies fails (or, with retries left, requeues) only the job it held, and is replaced;
+// and that nothing a job or the machine does (no descriptors left, no processes left, a full
+// disk, a stopped worker) costs more than the job that met it.
 #pragma once
 
-#include <atomic>
-#include <deque>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
-#include "common/as_completed.h"
-#include "common/fd.h"
 #include "common/future.h"
 #include "common/messages.h"
+#include "common/this_machine.h"
 
 namespace procpool {
 
@@ -28,6 +27,13 @@ struct WorkerSlot {
   // Its jobs' pids belong to another machine (or another process tree): never signal them here;
   // a remote worker that cannot be reached twice in a row is given up, and its slot with it.
   bool remote = false;
+};
+
+// What the pool does after a job completes, as PoolOptions::halt_when decides.
+enum class Halt {
+  kNo,    // carry on
+  kSoon,  // start nothing more: what has not started is cancelled (as shutdown(false, true))
+  kNow,   // also stop the running jobs (as terminate())
 };
 
 struct PoolOptions {
@@ -43,19 +49,24 @@ struct PoolOptions {
   std::vector<Status> retry_on = {Status::kFailed, Status::kTimeout, Status::kCrashed};
   Millis retry_delay{0};  // before the first retry; doubled for each one after
   Millis start_delay{0};  // at least this long between two job starts (--delay)
-  // A worker that has not said hello by then is given up (a hung ssh, a wrong binary).
+  // A worker that has not said hello by then is given up (a hung ssh, a wrong binary); so is
+  // one that was sent a job and has not said it started it.
   Millis start_timeout{30'000};
+  // How long past a job's timeout and stop sequence (or past a stop request) the pool waits for
+  // the worker to report before it ends the job, and the worker, itself: a stopped or stuck
+  // worker delays a batch by this much, never forever.
+  Millis backstop_grace{2'000};
   // Called on the manager thread with each piece of output as it arrives (for live output);
   // the piece is also kept in the job's Result. Must be quick and must not call into the pool.
   std::function<void(const Job&, Stream, std::string_view)> on_output;
+  // Consulted on the manager thread as each job completes, after its done-callbacks and before
+  // its worker is given another job, so a halt on the first failure starts nothing after it.
+  // Must be quick and must not call into the pool.
+  std::function<Halt(const Future&)> halt_when;
 };
 
-// CPUs this process may run on (the affinity mask, not just the machine's count).
-int available_cpus();
-// The path of the running binary, which is also the worker (`procpool worker`).
-std::string self_exe();
-// This machine's host name, as workers report theirs.
-const std::string& local_host_name();
+struct PoolShared;
+class PoolManager;
 
 class ProcessPool {
  public:
@@ -65,7 +76,8 @@ class ProcessPool {
   ProcessPool(const ProcessPool&) = delete;
   ProcessPool& operator=(const ProcessPool&) = delete;
 
-  // Queues `job` (an id of 0 is replaced by the next free one). Throws after shutdown.
+  // Queues `job` (an id of 0 is replaced by the next free one). Throws std::runtime_error after
+  // shutdown (or a halt), saying which.
   Future submit(Job job);
   // Submits every job; the returned object yields results in input order, each as soon as it
   // and all before it are done.
@@ -79,30 +91,16 @@ class ProcessPool {
   // `kill_now`, SIGKILL at once); their results have status `cancelled`. Returns at once; safe
   // from any thread, and may be called again to escalate.
   void terminate(bool kill_now = false);
-  // Why the pool could not start any worker, once that is known.
+  // Why the pool could not start any worker (or failed), once that is known.
   std::optional<std::string> broken() const;
-  int workers() const { return options_.workers; }
+  // What halt_when decided, once it said kSoon or kNow.
+  Halt halted() const;
+  int workers() const;
 
  private:
-  struct Entry;
-  struct WorkerProc;
-  class Manager;
-
-  void wake();
-
-  PoolOptions options_;                    // as given, with workers resolved
-  std::unique_ptr<Manager> manager_;       // the poll loop and everything it owns
-  std::thread thread_;                     // runs manager_
-  mutable std::mutex mu_;                  // guards the fields below
-  std::vector<Future> incoming_;           // submitted, not yet taken by the manager
-  bool shutdown_ = false;                  // no more submissions
-  bool cancel_pending_ = false;            // shutdown asked to cancel what has not started
-  bool terminate_ = false;                 // terminate() was called
-  bool kill_now_ = false;                  // ... asking for SIGKILL without grace
-  std::optional<std::string> broken_;      // set by the manager when no worker can start
-  uint64_t next_id_ = 1;                   // for jobs submitted without an id
-  std::atomic<bool> wake_pending_{false};  // a byte is already in the wake pipe
-  Fd wake_read_, wake_write_;              // wakes the manager's poll
+  std::shared_ptr<PoolShared> shared_;    // what submitters and the manager share
+  std::unique_ptr<PoolManager> manager_;  // the poll loop and everything it owns
+  std::thread thread_;                    // runs manager_
 };
 
 class ProcessPool::MapResults {

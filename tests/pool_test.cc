@@ -1,6 +1,7 @@
 // Tests of the library API (common/pool.h) on real worker processes: the built procpool's
 // `worker` subcommand, started by a ProcessPool in this test process.
 #include "common/pool.h"
+#include "common/as_completed.h"
 
 #include <chrono>
 #include <set>

@@ -1,7 +1,6 @@
 #include "worker/spawn.h"
 
 #include <fcntl.h>
-#include <spawn.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -15,6 +14,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/spawn.h"
 #include "worker/plain_command.h"
 
 extern char** environ;
@@ -22,24 +22,6 @@ extern char** environ;
 namespace procpool {
 
 namespace {
-
-// RAII for the posix_spawn attribute objects, which have destroy functions of their own.
-struct SpawnAttrs {
-  posix_spawnattr_t attr;
-  posix_spawn_file_actions_t actions;
-  SpawnAttrs() {
-    posix_spawnattr_init(&attr);
-    posix_spawn_file_actions_init(&actions);
-  }
-  ~SpawnAttrs() {
-    posix_spawn_file_actions_destroy(&actions);
-    posix_spawnattr_destroy(&attr);
-  }
-};
-
-void check(int rc, const char* call) {
-  if (rc != 0) throw std::system_error(rc, std::generic_category(), call);
-}
 
 // The environment a job sees: ours, with the job's keys added or replaced.
 std::vector<std::string> merged_environment(const std::map<std::string, std::string>& overrides) {
@@ -133,7 +115,7 @@ void check_cwd(const std::string& cwd) {
 int fork_exec(pid_t* pid_out, const char* program, char* const* argv, char* const* envp,
               const Task& task, int out_w, int err_w) {
   Fd devnull(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-  if (!devnull) throw_errno("open(/dev/null)");
+  if (!devnull) return errno;
   devnull.reset(move_above_stdio(devnull.release()));
   Pipe report = make_pipe();
   rlimit mem{}, cpu{};
@@ -146,7 +128,7 @@ int fork_exec(pid_t* pid_out, const char* program, char* const* argv, char* cons
   const char* cwd = task.cwd.empty() ? nullptr : task.cwd.c_str();
 
   pid_t pid = ::fork();
-  if (pid < 0) throw_errno("fork");
+  if (pid < 0) return errno;  // EAGAIN at the process limit: the caller decides
   if (pid == 0) {
     ::setpgid(0, 0);
     sigset_t none;
@@ -236,7 +218,29 @@ std::optional<ExecImage> without_shell(const Task& task) {
   return ExecImage(std::move(program), std::move(*words), std::move(env));
 }
 
+// The system would not make a process now: name that, not the program (which is not at fault),
+// and the limit that is the likely cause.
+SpawnError transient_spawn_error(int err) {
+  std::string why = std::string("the system refused a new process (") + std::strerror(err) + ")";
+  if (err == EAGAIN) {
+    rlimit nproc{};
+    why += ": the limit on processes was reached";
+    if (::getrlimit(RLIMIT_NPROC, &nproc) == 0 && nproc.rlim_cur != RLIM_INFINITY) {
+      why += " (ulimit -u is " + std::to_string(nproc.rlim_cur) + ", or a cgroup's pids.max)";
+    } else {
+      why += " (a cgroup's pids.max, or the system's threads-max)";
+    }
+  } else {
+    why += ": memory for a new process ran out";
+  }
+  return SpawnError("cannot start it: " + why, err);
+}
+
 }  // namespace
+
+bool SpawnError::transient() const {
+  return spawn_error_is_transient(error);
+}
 
 Spawned spawn_task(const Task& task) {
   if (!task.cwd.empty()) check_cwd(task.cwd);
@@ -250,43 +254,29 @@ Spawned spawn_task(const Task& task) {
     if (!image) image.emplace(through_shell(task));
   }
 
-  Pipe out = make_pipe();
-  Pipe err = make_pipe();
-  SpawnAttrs sa;
-  if (!task.limits.any()) {
-    sigset_t none, all;
-    sigemptyset(&none);
-    sigfillset(&all);
-    check(posix_spawnattr_setflags(
-              &sa.attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF),
-          "posix_spawnattr_setflags");
-    check(posix_spawnattr_setpgroup(&sa.attr, 0), "posix_spawnattr_setpgroup");
-    check(posix_spawnattr_setsigmask(&sa.attr, &none), "posix_spawnattr_setsigmask");
-    check(posix_spawnattr_setsigdefault(&sa.attr, &all), "posix_spawnattr_setsigdefault");
-    check(posix_spawn_file_actions_addopen(&sa.actions, 0, "/dev/null", O_RDONLY, 0),
-          "posix_spawn_file_actions_addopen");
-    check(posix_spawn_file_actions_adddup2(&sa.actions, out.write.get(), 1),
-          "posix_spawn_file_actions_adddup2");
-    check(posix_spawn_file_actions_adddup2(&sa.actions, err.write.get(), 2),
-          "posix_spawn_file_actions_adddup2");
-    if (!task.cwd.empty()) {
-      check(posix_spawn_file_actions_addchdir_np(&sa.actions, task.cwd.c_str()),
-            "posix_spawn_file_actions_addchdir_np");
-    }
-    // Descriptors leaked into procpool without close-on-exec stop here: a job sees 0, 1, 2.
-    check(posix_spawn_file_actions_addclosefrom_np(&sa.actions, 3),
-          "posix_spawn_file_actions_addclosefrom_np");
+  Pipe out, err;
+  try {
+    out = make_pipe();
+    err = make_pipe();
+  } catch (const std::system_error& e) {
+    // EMFILE/ENFILE: this job cannot have its pipes; the next may, once others close theirs.
+    throw SpawnError(std::string("cannot make its output pipes: ") + e.what(), e.code().value());
   }
+  ChildSetup setup;
+  setup.stdout_fd = out.write.get();
+  setup.stderr_fd = err.write.get();
+  if (!task.cwd.empty()) setup.cwd = task.cwd.c_str();
   // Jobs with limits take the slower way: posix_spawn cannot set them.
   auto start = [&](pid_t* pid, ExecImage& x) {
-    return task.limits.any() ? fork_exec(pid, x.program.c_str(), x.argv.data(), x.environment(),
-                                         task, out.write.get(), err.write.get())
-                             : posix_spawn(pid, x.program.c_str(), &sa.actions, &sa.attr,
-                                           x.argv.data(), x.environment());
+    return task.limits.any()
+               ? fork_exec(pid, x.program.c_str(), x.argv.data(), x.environment(), task,
+                           out.write.get(), err.write.get())
+               : spawn_child(pid, x.program.c_str(), x.argv.data(), x.environment(), setup);
   };
 
   pid_t pid = -1;
   int rc = start(&pid, *image);
+  if (spawn_error_is_transient(rc)) throw transient_spawn_error(rc);
   std::string name = image->args[0];
   bool searched = (plain_line || !task.argv.empty()) && name.find('/') == std::string::npos;
   if (rc != 0 && searched && resolved_cache.erase(cache_key(name, task.env))) {
@@ -298,13 +288,14 @@ Spawned spawn_task(const Task& task) {
       rc = start(&pid, *image);
     }
   }
-  if (rc != 0 && plain_line) {
+  if (rc != 0 && plain_line && !spawn_error_is_transient(rc)) {
     // Not runnable as it is (a script without #!, say): sh knows what to do with it.
     image.emplace(through_shell(task));
     rc = start(&pid, *image);
   }
+  if (spawn_error_is_transient(rc)) throw transient_spawn_error(rc);
   if (rc != 0) {
-    throw SpawnError("cannot run '" + image->args[0] + "': " + std::strerror(rc));
+    throw SpawnError("cannot run '" + image->args[0] + "': " + std::strerror(rc), rc);
   }
   set_nonblocking(out.read.get());
   set_nonblocking(err.read.get());

@@ -13,7 +13,10 @@ namespace procpool {
 
 // The command could not be started; the message says why in words a person can act on.
 struct SpawnError : std::runtime_error {
-  using std::runtime_error::runtime_error;
+  SpawnError(const std::string& what, int err = 0) : std::runtime_error(what), error(err) {}
+  int error;  // the errno behind it, 0 when none
+  // The system could not make a process now (the process limit, memory): worth trying again.
+  bool transient() const;
 };
 
 struct Spawned {

@@ -14,12 +14,12 @@
 #include <fstream>
 #include <optional>
 
-#include "common/log.h"
-
+#include "common/duration.h"
 #include "common/fd.h"
 #include "common/frame.h"
+#include "common/log.h"
 #include "common/messages.h"
-#include "common/pool.h"
+#include "common/this_machine.h"
 #include "worker/spawn.h"
 
 namespace procpool {
@@ -29,6 +29,12 @@ namespace {
 // After a job's main process exits, how long a background child may keep its pipes open
 // before we stop waiting for more output (and kill the group).
 constexpr Millis kPipeGrace{200};
+// A job the system cannot make a process for (the process limit, a cgroup's pids.max) is tried
+// again after a pause that doubles from the first to the last, for this long in all, before it
+// is reported as an error: other jobs ending free their processes.
+constexpr Millis kSpawnFirstPause{10};
+constexpr Millis kSpawnLastPause{500};
+constexpr Millis kSpawnRetryFor{5000};
 // Stop reading jobs' pipes while this much is queued for the coordinator: the job then blocks
 // on its own write, so a slow reader never makes the worker's memory grow.
 constexpr size_t kHighWater = 4u << 20;
@@ -67,8 +73,17 @@ class Worker {
   int run();
 
  private:
-  void handle_frame(const json& f);
+  void handle_frame(std::string_view body);
+  // Starts the first queued task, unless it waits to be tried again after the system refused it
+  // a process.
   void start_next();
+  void report_spawn_failure(const Running& r, const std::string& why);
+  // Forgets every queued task (the coordinator is gone or told us to go).
+  void drop_queue() {
+    queue_.clear();
+    spawn_retry_at_.reset();
+    spawn_first_refused_.reset();
+  }
   // Reads once from a job pipe and forwards what came; returns the bytes read (0 at EOF/EAGAIN).
   ssize_t read_job_pipe(Fd& fd, Stream s);
   void reap();
@@ -78,58 +93,69 @@ class Worker {
   void maybe_finish();
   void kill_group_and_reap(pid_t pgid);
   void kill_strays();
-  void send(const json& f) { append_frame(wbuf_.data(), f); }
+  template <typename Message>
+  void send(const Message& m) {
+    append_message(wbuf_.data(), m);
+  }
   std::optional<Clock::time_point> next_timer() const;
 
-  Fd sigfd_;                    // SIGCHLD, SIGTERM, SIGHUP, SIGINT as readable events
-  FrameReader reader_;          // frames from the coordinator
-  WriteBuffer wbuf_;            // frames to the coordinator
-  std::deque<Task> queue_;      // tasks received and not yet started
-  std::optional<Running> job_;  // the job running now
-  bool input_closed_ = false;   // the coordinator closed our stdin (or is gone)
-  int slot_ = 0;                // our slot as last told, exported as PROCPOOL_SLOT
-  std::string default_cwd_;     // where jobs without a cwd run ("": where we were started)
+  Fd sigfd_;                // SIGCHLD, SIGTERM, SIGHUP, SIGINT as readable events
+  FrameReader reader_;      // frames from the coordinator
+  WriteBuffer wbuf_;        // frames to the coordinator
+  std::deque<Task> queue_;  // tasks received and not yet started
+  // The first of them could not get a process: tried again at `spawn_retry_at`.
+  std::optional<Clock::time_point> spawn_retry_at_;
+  std::optional<Clock::time_point> spawn_first_refused_;  // when it was first refused
+  Millis spawn_pause_{0};                                 // the pause before the next try
+  std::optional<Running> job_;                            // the job running now
+  bool input_closed_ = false;  // the coordinator closed our stdin (or is gone)
+  int slot_ = 0;               // our slot as last told, exported as PROCPOOL_SLOT
+  std::string default_cwd_;    // where jobs without a cwd run ("": where we were started)
 };
 
-void Worker::handle_frame(const json& f) {
-  std::string type = field<std::string>(f, "t");
-  if (type == "run") {
-    Task task = parse_run_frame(f);
-    if (task.cwd.empty()) task.cwd = default_cwd_;
-    if (task.slot > 0 && task.slot != slot_) {
+void Worker::handle_frame(std::string_view body) {
+  ToWorker message = decode_to_worker(body);
+  if (auto* task = std::get_if<Task>(&message)) {
+    if (task->cwd.empty()) task->cwd = default_cwd_;
+    if (task->slot > 0 && task->slot != slot_) {
       // In our own environment, so jobs inherit it without a per-job environment copy.
-      slot_ = task.slot;
+      slot_ = task->slot;
       ::setenv("PROCPOOL_SLOT", std::to_string(slot_).c_str(), 1);
     }
-    queue_.push_back(std::move(task));
-  } else if (type == "kill") {
-    uint64_t id = field<uint64_t>(f, "id");
-    if (job_ && job_->task.id == id) {
-      if (f.value("now", false)) {
-        // A second Ctrl-C: no more grace, whatever step the stop sequence had reached.
-        job_->task.stop = {{SIGKILL, Millis(0)}};
-        job_->stopped_for.reset();
-      }
-      begin_stop(EndHow::kKilled);
+    queue_.push_back(std::move(*task));
+    return;
+  }
+  const Kill& kill = std::get<Kill>(message);
+  if (job_ && job_->task.id == kill.id) {
+    if (kill.now) {
+      // A second Ctrl-C: no more grace, whatever step the stop sequence had reached.
+      job_->task.stop = {{SIGKILL, Millis(0)}};
+      job_->stopped_for.reset();
+    }
+    begin_stop(EndHow::kKilled);
+    return;
+  }
+  for (auto it = queue_.begin(); it != queue_.end(); ++it) {
+    if (it->id == kill.id) {
+      if (it == queue_.begin()) spawn_retry_at_.reset();
+      queue_.erase(it);
+      Ended end;
+      end.id = kill.id;
+      end.how = EndHow::kKilled;
+      send(end);
       return;
     }
-    for (auto it = queue_.begin(); it != queue_.end(); ++it) {
-      if (it->id == id) {
-        queue_.erase(it);
-        send({{"t", "end"}, {"id", id}, {"how", end_how_name(EndHow::kKilled)}});
-        return;
-      }
-    }
-  } else {
-    throw ProtocolError("unknown frame type '" + type + "' from the coordinator");
   }
 }
 
 void Worker::start_next() {
+  auto now = Clock::now();
+  if (spawn_retry_at_ && now < *spawn_retry_at_) return;
+  spawn_retry_at_.reset();
   Running r;
   r.task = std::move(queue_.front());
   queue_.pop_front();
-  r.started = Clock::now();
+  r.started = now;
   r.started_wall = wall_us();
   try {
     Spawned s = spawn_task(r.task);
@@ -137,17 +163,48 @@ void Worker::start_next() {
     r.out = std::move(s.out);
     r.err = std::move(s.err);
   } catch (const SpawnError& e) {
-    send({{"t", "end"},
-          {"id", r.task.id},
-          {"how", end_how_name(EndHow::kError)},
-          {"err", e.what()},
-          {"t0", r.started_wall},
-          {"t1", wall_us()}});
+    if (e.transient()) {
+      if (!spawn_first_refused_) {
+        spawn_first_refused_ = now;
+        spawn_pause_ = kSpawnFirstPause;
+      }
+      if (now - *spawn_first_refused_ < kSpawnRetryFor) {
+        // Back to the front of the queue: it keeps its place, and a kill frame still finds it.
+        if (spawn_pause_ == kSpawnFirstPause)
+          log::debug("job {}: {}; trying again", r.task.id, e.what());
+        queue_.push_front(std::move(r.task));
+        spawn_retry_at_ = now + spawn_pause_;
+        spawn_pause_ = std::min(spawn_pause_ * 2, kSpawnLastPause);
+        return;
+      }
+      spawn_first_refused_.reset();
+      report_spawn_failure(
+          r, std::string(e.what()) + ", again and again for " + format_duration(kSpawnRetryFor));
+      return;
+    }
+    spawn_first_refused_.reset();
+    report_spawn_failure(r, e.what());
+    return;
+  } catch (const std::exception& e) {
+    // Whatever else went wrong costs this job, not the worker and the jobs after it.
+    spawn_first_refused_.reset();
+    report_spawn_failure(r, std::string("cannot start it: ") + e.what());
     return;
   }
+  spawn_first_refused_.reset();
   if (r.task.timeout) r.deadline = r.started + *r.task.timeout;
-  send({{"t", "start"}, {"id", r.task.id}, {"pid", r.pid}});
+  send(Started{r.task.id, r.pid});
   job_ = std::move(r);
+}
+
+void Worker::report_spawn_failure(const Running& r, const std::string& why) {
+  Ended end;
+  end.id = r.task.id;
+  end.how = EndHow::kError;
+  end.err = why;
+  end.t0 = r.started_wall;
+  end.t1 = wall_us();
+  send(end);
 }
 
 ssize_t Worker::read_job_pipe(Fd& fd, Stream s) {
@@ -172,7 +229,7 @@ void Worker::reap() {
     if (info.ssi_signo != SIGCHLD) {
       // Told to go away: stop the job as if the coordinator had hung up.
       input_closed_ = true;
-      queue_.clear();
+      drop_queue();
       if (job_ && !job_->stopped_for) begin_stop(EndHow::kKilled);
     }
   }
@@ -215,7 +272,7 @@ void Worker::take_stop_step() {
 
 std::optional<Clock::time_point> Worker::next_timer() const {
   std::optional<Clock::time_point> t;
-  if (!job_) return t;
+  if (!job_) return queue_.empty() ? std::nullopt : spawn_retry_at_;
   // While the coordinator lags, the pipe grace waits for it (poll wakes on POLLOUT instead).
   auto give_up = wbuf_.pending() < kHighWater ? job_->pipes_give_up : std::nullopt;
   for (const auto& c :
@@ -251,26 +308,23 @@ void Worker::maybe_finish() {
   Running& r = *job_;
   // Whatever is left of the group (background children, a grandchild holding the pipe) goes.
   kill_group_and_reap(r.pid);
-  auto dur = std::chrono::duration<double>(Clock::now() - r.started).count();
-  json f = {{"t", "end"},
-            {"id", r.task.id},
-            {"t0", r.started_wall},
-            {"t1", wall_us()},
-            {"dur", dur},
-            {"ut", seconds(r.usage.ru_utime)},
-            {"st", seconds(r.usage.ru_stime)},
-            {"rss", r.usage.ru_maxrss}};
-  EndHow how;
+  Ended end;
+  end.id = r.task.id;
+  end.t0 = r.started_wall;
+  end.t1 = wall_us();
+  end.dur = std::chrono::duration<double>(Clock::now() - r.started).count();
+  end.ut = seconds(r.usage.ru_utime);
+  end.st = seconds(r.usage.ru_stime);
+  end.rss = r.usage.ru_maxrss;
   if (WIFEXITED(r.wait_status)) {
-    how = EndHow::kExited;
-    f["code"] = WEXITSTATUS(r.wait_status);
+    end.how = EndHow::kExited;
+    end.code = WEXITSTATUS(r.wait_status);
   } else {
-    how = EndHow::kSignaled;
-    f["sig"] = WTERMSIG(r.wait_status);
+    end.how = EndHow::kSignaled;
+    end.sig = WTERMSIG(r.wait_status);
   }
-  if (r.stopped_for) how = *r.stopped_for;
-  f["how"] = end_how_name(how);
-  send(f);
+  if (r.stopped_for) end.how = *r.stopped_for;
+  send(end);
   job_.reset();
 }
 
@@ -316,7 +370,7 @@ int Worker::run() {
   set_nonblocking(STDOUT_FILENO);
 
   const std::string& host = local_host_name();
-  send({{"t", "hello"}, {"v", kProtocolVersion}, {"pid", ::getpid()}, {"host", host}});
+  send(Hello{kProtocolVersion, ::getpid(), host});
 
   for (;;) {
     if (!job_ && !queue_.empty() && !input_closed_) start_next();
@@ -356,11 +410,14 @@ int Worker::run() {
       ssize_t got = ::read(STDIN_FILENO, buf, sizeof buf);
       if (got > 0) {
         reader_.feed(std::string_view(buf, static_cast<size_t>(got)));
-        while (auto f = reader_.next()) handle_frame(*f);
+        while (auto f = reader_.next_frame()) {
+          if (f->output) throw ProtocolError("output frame from the coordinator");
+          handle_frame(f->body);
+        }
       } else if (got == 0 || (errno != EINTR && errno != EAGAIN)) {
         // The coordinator is gone (sshd sends no signal when the client dies): stop everything.
         input_closed_ = true;
-        queue_.clear();
+        drop_queue();
         if (job_) begin_stop(EndHow::kKilled);
       }
     }
@@ -370,7 +427,7 @@ int Worker::run() {
       if (!wbuf_.flush(STDOUT_FILENO)) {
         // Nobody to report to: stop the job and leave without writing more.
         input_closed_ = true;
-        queue_.clear();
+        drop_queue();
         wbuf_ = WriteBuffer();
         if (job_) begin_stop(EndHow::kKilled);
       }

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
@@ -18,6 +19,9 @@ extern char** environ;
 namespace procpool::testing {
 
 RunOutput run_program(const std::vector<std::string>& args, const std::string& input) {
+  // A program that exits without reading all its input (a usage error) is an EPIPE here, not a
+  // SIGPIPE that kills the test.
+  ::signal(SIGPIPE, SIG_IGN);
   Pipe in = make_pipe(), out = make_pipe(), err = make_pipe();
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
@@ -29,7 +33,15 @@ RunOutput run_program(const std::vector<std::string>& args, const std::string& i
   for (auto& a : copy) argv.push_back(a.data());
   argv.push_back(nullptr);
   pid_t pid;
-  int rc = posix_spawnp(&pid, argv[0], &fa, nullptr, argv.data(), environ);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t pipe_default;
+  sigemptyset(&pipe_default);
+  sigaddset(&pipe_default, SIGPIPE);
+  posix_spawnattr_setsigdefault(&attr, &pipe_default);  // the program gets SIGPIPE as usual
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
+  int rc = posix_spawnp(&pid, argv[0], &fa, &attr, argv.data(), environ);
+  posix_spawnattr_destroy(&attr);
   posix_spawn_file_actions_destroy(&fa);
   if (rc != 0) throw std::runtime_error("cannot start " + args[0]);
   in.read.reset();
@@ -41,8 +53,8 @@ RunOutput run_program(const std::vector<std::string>& args, const std::string& i
   set_nonblocking(in.write.get());
   if (input.empty()) in.write.reset();
   while (out.read || err.read) {
-    pollfd fds[3] = {{out.read.get(), POLLIN, 0}, {err.read.get(), POLLIN, 0},
-                     {in.write.get(), POLLOUT, 0}};
+    pollfd fds[3] = {
+        {out.read.get(), POLLIN, 0}, {err.read.get(), POLLIN, 0}, {in.write.get(), POLLOUT, 0}};
     if (::poll(fds, 3, -1) < 0 && errno != EINTR) throw std::runtime_error("poll");
     for (int i = 0; i < 2; ++i) {
       if (!fds[i].revents) continue;
@@ -65,8 +77,12 @@ RunOutput run_program(const std::vector<std::string>& args, const std::string& i
   return r;
 }
 
-std::string procpool_bin() { return PROCPOOL_BIN; }
-std::string helper(const std::string& name) { return std::string(PROCPOOL_HELPERS) + "/" + name; }
+std::string procpool_bin() {
+  return PROCPOOL_BIN;
+}
+std::string helper(const std::string& name) {
+  return std::string(PROCPOOL_HELPERS) + "/" + name;
+}
 
 RunOutput run_procpool(const std::vector<std::string>& args, const std::string& input) {
   std::vector<std::string> argv{procpool_bin()};

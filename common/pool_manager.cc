@@ -1,0 +1,965 @@
+#include "common/pool_manager.h"
+
+#include <dirent.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <system_error>
+
+#include <fmt/format.h>
+
+#include "common/duration.h"
+#include "common/log.h"
+#include "common/messages.h"
+#include "common/spawn.h"
+
+namespace procpool {
+
+namespace {
+
+// A lost worker killed with SIGKILL is normally reaped within microseconds; its loop looks again
+// this often until then.
+constexpr int kReapPollMs = 5;
+// Descriptors one worker costs the coordinator: its three pipes, and a spill file for its job's
+// output. And how many are kept free for everything else (job files, --results, inputs).
+constexpr size_t kFdsPerWorker = 4;
+constexpr size_t kFdsReserved = 16;
+// After the process limit refused a worker, the first and the longest pause before trying again.
+constexpr Millis kSpawnFirstPause{50};
+constexpr Millis kSpawnLastPause{1000};
+
+std::string describe_wait_status(int status) {
+  if (WIFSIGNALED(status)) return "was killed by " + signal_name(WTERMSIG(status));
+  if (WIFEXITED(status)) return fmt::format("exited with status {}", WEXITSTATUS(status));
+  return "stopped";
+}
+
+// A job stopped by one of its limits says so, rather than leaving a bare signal to decode.
+void name_limit_hit(const Limits& limits, Result& r) {
+  if (r.ok()) return;
+  if (limits.cpu && r.signal &&
+      (*r.signal == SIGXCPU ||
+       (*r.signal == SIGKILL && (r.user_s + r.system_s) * 1000 >= limits.cpu->count() - 50))) {
+    r.error = "exceeded its CPU time limit of " + format_duration(*limits.cpu) + " (--cpu-limit)";
+  } else if (limits.memory_bytes && r.error.empty()) {
+    r.error = fmt::format(
+        "ran with a memory limit of {} MiB (--mem-limit): allocations beyond it fail, which "
+        "programs report in their own ways",
+        *limits.memory_bytes >> 20);
+  }
+}
+
+// Writes what a worker said on its stderr to ours. A stderr that cannot be written (a terminal
+// that hung up, a full disk) must not cost the pool anything.
+void pass_on_stderr(std::string_view bytes) {
+  while (!bytes.empty()) {
+    ssize_t n = ::write(STDERR_FILENO, bytes.data(), bytes.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    bytes.remove_prefix(static_cast<size_t>(n));
+  }
+}
+
+size_t open_descriptors() {
+  DIR* dir = ::opendir("/proc/self/fd");
+  if (!dir) return kFdsReserved;
+  size_t n = 0;
+  while (dirent* e = ::readdir(dir)) n += e->d_name[0] != '.';
+  ::closedir(dir);
+  return n;
+}
+
+uint64_t descriptor_limit() {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return UINT64_MAX;
+  return rl.rlim_cur;
+}
+
+Clock::time_point earliest(std::optional<Clock::time_point> a, Clock::time_point b) {
+  return a && *a < b ? *a : b;
+}
+
+}  // namespace
+
+// A job waiting to be (re)started, with the attempts it has had so far.
+struct PoolManager::Entry {
+  Future future;
+  int attempts = 0;      // attempts started so far
+  bool running = false;  // the future has been marked running (it can no longer be cancelled)
+};
+
+struct PoolManager::Worker {
+  int slot = 0;                         // 1..N, reused by its replacement ({%} in templates)
+  std::string slot_host;                // where it runs, as the user named it ("" here)
+  bool remote = false;                  // job pids are another machine's: never signal them
+  std::unique_ptr<WorkerProcess> proc;  // the process we started (the worker, ssh or srun)
+  Clock::time_point started;            // when, for the hello deadline
+  std::string err_tail;                 // stderr held back until hello: quoted if it never comes
+  FrameReader reader;                   // partial frames from it
+  WriteBuffer wbuf;                     // frames not yet written to it
+  bool hello = false;                   // it has introduced itself
+  int64_t remote_pid = 0;               // its pid as it reported (differs from pid through ssh)
+  std::string host;                     // where it runs, as it reported
+  int tasks_done = 0;                   // for max_tasks_per_worker
+  bool retiring = false;                // its stdin was closed on purpose: exit is expected
+  std::optional<Clock::time_point> retire_by;  // killed if it has not exited by then
+
+  // The job it holds, and what the loop knows of it.
+  std::optional<Entry> current;
+  Clock::time_point sent_at;                  // when its run frame was queued
+  int64_t sent_wall_us = 0;                   // the same, on the wall clock, for results we make
+  bool acknowledged = false;                  // a start or end frame for it came
+  bool may_have_run = false;                  // lost unacknowledged: count it as an attempt anyway
+  int64_t job_pid = -1;                       // its group leader, once started
+  Output output;                              // its output so far
+  int kill_sent = 0;                          // kill frames sent for it (2nd one: "now")
+  std::optional<Clock::time_point> backstop;  // the loop ends it itself at this time
+  Status backstop_status = Status::kTimeout;  // ... reporting it so
+  std::string backstop_why;                   // ... for this reason
+  std::vector<pid_t> job_groups;              // process groups of its jobs that we killed, to reap
+};
+
+struct PoolManager::Exiting {
+  std::unique_ptr<Worker> worker;  // its process killed, not yet reaped
+  std::string why;                 // why it was lost ("" when its exit status says it)
+  bool settled = false;            // its slot and its job were dealt with
+  Clock::time_point give_up;       // settled without an exit status, and forgotten, after this
+};
+
+PoolShared::PoolShared(PoolOptions o) : options(std::move(o)) {
+  wake_fd.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!wake_fd) throw_errno("eventfd (waking the pool's manager)");
+  wake_fd.reset(move_above_stdio(wake_fd.release()));
+}
+
+void PoolShared::wake() {
+  if (!wake_pending.exchange(true)) {
+    uint64_t one = 1;
+    while (::write(wake_fd.get(), &one, sizeof one) < 0 && errno == EINTR) {
+    }
+  }
+}
+
+PoolManager::PoolManager(PoolShared& shared)
+    : shared_(shared), options_(shared.options), slots_(shared.options.slots.size()) {
+  uint64_t limit = descriptor_limit();
+  uint64_t in_use = open_descriptors() + kFdsReserved;
+  uint64_t fit = limit > in_use ? (limit - in_use) / kFdsPerWorker : 0;
+  // At least one is tried: if even that fails, the pool says so instead of guessing.
+  fd_capacity_ = static_cast<size_t>(std::clamp<uint64_t>(fit, 1, slots_.size()));
+}
+
+PoolManager::~PoolManager() = default;
+
+int PoolManager::live_slots() const {
+  return static_cast<int>(
+      std::count_if(slots_.begin(), slots_.end(), [](const SlotState& s) { return !s.lost; }));
+}
+
+std::string PoolManager::describe(const Worker& w) const {
+  std::string who = w.remote_pid ? fmt::format("worker {}", w.remote_pid)
+                    : w.remote   ? std::string("worker")
+                                 : fmt::format("worker {}", w.proc->pid());
+  return w.remote ? who + " on " + (w.host.empty() ? w.slot_host : w.host) : who;
+}
+
+bool PoolManager::may_retry(const Entry& e, Status s) const {
+  // Once pending jobs were cancelled (a halt, SIGHUP, a stop), a failure is not retried either.
+  if (terminating_ || cancel_pending_) return false;
+  const auto& on = options_.retry_on;
+  return e.attempts <= e.future.job().retries && std::find(on.begin(), on.end(), s) != on.end();
+}
+
+// ---- the loop --------------------------------------------------------------------------------
+
+void PoolManager::run() {
+  for (;;) {
+    admit_incoming();
+    grow_workers();
+    dispatch();
+    // Written now: waiting for the next poll to report the pipe writable would cost every job a
+    // poll round (the pipe almost always has room).
+    flush_writes();
+    close_if_finished();
+    if (done()) return;
+    poll_events();
+    enforce_deadlines();
+    reap_exiting();
+  }
+}
+
+void PoolManager::admit_incoming() {
+  std::vector<Future> incoming;
+  {
+    std::lock_guard lock(shared_.mu);
+    incoming.swap(shared_.incoming);
+    shutting_down_ = shutting_down_ || shared_.shutdown;
+    cancel_pending_ = cancel_pending_ || shared_.cancel_pending;
+    terminating_ = terminating_ || shared_.terminate;
+    kill_now_ = kill_now_ || shared_.kill_now;
+  }
+  for (auto& f : incoming) pending_.push_back(Entry{std::move(f)});
+  if (cancel_pending_ || terminating_) cancel_waiting();
+  if (terminating_) stop_running();
+}
+
+void PoolManager::grow_workers() {
+  if (closing_ || broken_) return;
+  auto now = Clock::now();
+  if (spawn_retry_at_ && now < *spawn_retry_at_) return;
+  // Start workers as the work needs them, up to one per slot: a batch of one job starts one
+  // worker, not -j of them (each costs an exec, or an ssh connection).
+  auto idle = static_cast<size_t>(std::count_if(
+      workers_.begin(), workers_.end(), [](const auto& w) { return !w->current && !w->retiring; }));
+  while (pending_.size() > idle) {
+    size_t limit = std::min(static_cast<size_t>(live_slots()), fd_capacity_);
+    if (workers_.size() >= limit) {
+      if (limit == fd_capacity_ && fd_capacity_ < static_cast<size_t>(live_slots()) &&
+          !told_fd_capacity_) {
+        told_fd_capacity_ = true;
+        log::warn(
+            "only enough file descriptors for {} workers (ulimit -n is {}): running {} jobs at "
+            "a time instead of {}; raise the limit with ulimit -n to run more",
+            fd_capacity_, descriptor_limit(), fd_capacity_, live_slots());
+      }
+      return;
+    }
+    if (!start_worker()) return;
+    ++idle;
+  }
+}
+
+void PoolManager::dispatch() {
+  // Retries whose delay is over go first, in the order they became due.
+  auto now = Clock::now();
+  std::vector<Entry> due;
+  while (!delayed_.empty() && delayed_.begin()->first <= now) {
+    due.push_back(std::move(delayed_.begin()->second));
+    delayed_.erase(delayed_.begin());
+  }
+  for (auto it = due.rbegin(); it != due.rend(); ++it) pending_.push_front(std::move(*it));
+  Millis delay = options_.start_delay;
+  for (auto& w : workers_) {
+    // A local worker is this very binary: its first job goes with its start, saving a round
+    // trip (a worker that then fails to start hands the job back untouched). A remote one
+    // must first say which protocol it speaks; and under --delay the job would start when the
+    // worker is up, not when it was sent, so the spacing is counted from its hello.
+    bool first_with_start = !w->remote && delay.count() == 0;
+    if ((!w->hello && !first_with_start) || w->current || w->retiring || !w->proc->to()) continue;
+    if (delay.count() && now < last_start_ + delay) break;
+    while (!pending_.empty()) {
+      Entry e = std::move(pending_.front());
+      pending_.pop_front();
+      if (!e.running && !e.future.set_running_or_notify_cancel()) continue;
+      e.running = true;
+      std::string frame;
+      try {
+        append_message(frame, Task::of(e.future.job(), options_.stop, w->slot));
+      } catch (const ProtocolError&) {
+        // Checked before it is sent: a frame that large would be refused by the worker, and
+        // cost it every other job it holds.
+        Result r;
+        r.status = Status::kError;
+        r.error = fmt::format(
+            "its command, environment and working directory take more than the {} MiB a job "
+            "may send to its worker: pass large data through a file instead",
+            kMaxFrameBytes >> 20);
+        complete(std::move(e), std::move(r));
+        continue;
+      }
+      ++e.attempts;
+      last_start_ = now;
+      if (log::enabled(log::Level::kDebug)) {
+        log::debug("{} gets {}", describe(*w), describe_message(std::string_view(frame).substr(4)));
+      }
+      w->wbuf.data() += frame;
+      w->sent_at = now;
+      w->sent_wall_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+      w->acknowledged = false;
+      w->may_have_run = false;
+      w->job_pid = -1;
+      w->kill_sent = 0;
+      w->backstop.reset();
+      if (const auto& timeout = e.future.job().timeout) {
+        w->backstop =
+            now + *timeout + stop_sequence_length(options_.stop) + options_.backstop_grace;
+        w->backstop_status = Status::kTimeout;
+        w->backstop_why = fmt::format(
+            "timed out, and its worker did not end it within {} of its timeout (stopped or "
+            "stuck?), so procpool did",
+            format_duration(stop_sequence_length(options_.stop) + options_.backstop_grace));
+      }
+      w->current = std::move(e);
+      break;
+    }
+  }
+}
+
+void PoolManager::flush_writes() {
+  for (size_t i = workers_.size(); i-- > 0;) {
+    Worker& w = *workers_[i];
+    if (!w.proc->to()) continue;
+    try {
+      if (!w.wbuf.empty() && !w.wbuf.flush(w.proc->to().get())) {
+        // It stopped reading. Not lost yet: the frames it already sent (results!) are still
+        // read until its output ends.
+        w.proc->to().reset();
+        w.wbuf = WriteBuffer();
+      } else if ((closing_ || w.retiring) && w.wbuf.empty()) {
+        w.proc->to().reset();
+      }
+    } catch (const std::exception& e) {
+      lose_worker(i, std::string("could not be written to: ") + e.what());
+    }
+  }
+}
+
+void PoolManager::close_if_finished() {
+  if (closing_ || !shutting_down_ || work_left()) return;
+  closing_ = true;
+  auto by = Clock::now() + options_.backstop_grace;
+  for (auto& w : workers_) {
+    w->retiring = true;
+    w->retire_by = earliest(w->retire_by, by);
+    if (w->wbuf.empty()) w->proc->to().reset();
+    // One still starting (an ssh still connecting) is not waited for.
+    if (!w->hello) w->proc->kill();
+  }
+}
+
+bool PoolManager::done() const {
+  return closing_ && workers_.empty() && exiting_.empty();
+}
+
+bool PoolManager::work_left() const {
+  if (!pending_.empty() || !delayed_.empty()) return true;
+  return std::any_of(workers_.begin(), workers_.end(), [](const auto& w) { return !!w->current; });
+}
+
+int PoolManager::poll_timeout() const {
+  std::optional<Clock::time_point> wake_at;
+  auto consider = [&](std::optional<Clock::time_point> t) {
+    if (t && (!wake_at || *t < *wake_at)) wake_at = t;
+  };
+  if (!delayed_.empty()) consider(delayed_.begin()->first);
+  for (const auto& w : workers_) {
+    if (!w->hello) consider(w->started + options_.start_timeout);
+    if (w->current && !w->acknowledged && w->hello) consider(w->sent_at + options_.start_timeout);
+    if (w->current) consider(w->backstop);
+    consider(w->retire_by);
+  }
+  if (options_.start_delay.count() && !pending_.empty()) {
+    consider(last_start_ + options_.start_delay);
+  }
+  if (!pending_.empty()) consider(spawn_retry_at_);
+  int timeout_ms = -1;
+  if (wake_at) {
+    auto left = std::chrono::ceil<Millis>(*wake_at - Clock::now()).count();
+    timeout_ms = static_cast<int>(std::clamp<int64_t>(left, 0, 3'600'000));
+  }
+  if (!exiting_.empty() && (timeout_ms < 0 || timeout_ms > kReapPollMs)) timeout_ms = kReapPollMs;
+  return timeout_ms;
+}
+
+void PoolManager::poll_events() {
+  std::vector<pollfd> fds;
+  fds.reserve(1 + 3 * workers_.size());
+  fds.push_back({shared_.wake_fd.get(), POLLIN, 0});
+  for (auto& w : workers_) {
+    WorkerProcess& p = *w->proc;
+    fds.push_back({p.from() ? p.from().get() : -1, POLLIN, 0});
+    fds.push_back({w->wbuf.empty() || !p.to() ? -1 : p.to().get(), POLLOUT, 0});
+    fds.push_back({p.err() ? p.err().get() : -1, POLLIN, 0});
+  }
+  if (::poll(fds.data(), fds.size(), poll_timeout()) < 0) {
+    if (errno == EINTR) return;
+    throw_errno("poll");
+  }
+  if (fds[0].revents) {
+    // Drain first, then re-arm: re-arming first would let a submitter's wake-up be swallowed by
+    // the drain while the flag stays set. A submission between the two is still taken next.
+    uint64_t count;
+    while (::read(shared_.wake_fd.get(), &count, sizeof count) > 0) {
+    }
+    shared_.wake_pending.store(false);
+  }
+  // Backwards: lose_worker erases from workers_.
+  for (size_t i = workers_.size(); i-- > 0;) {
+    Worker& w = *workers_[i];
+    const pollfd& in = fds[1 + 3 * i];
+    const pollfd& out = fds[2 + 3 * i];
+    const pollfd& err = fds[3 + 3 * i];
+    std::string lost;
+    try {
+      if (err.revents) read_stderr(w);
+      if (out.revents && w.proc->to() && !w.wbuf.flush(w.proc->to().get())) {
+        w.proc->to().reset();
+        w.wbuf = WriteBuffer();
+      }
+      if (in.revents) {
+        char buf[65536];
+        ssize_t n = ::read(w.proc->from().get(), buf, sizeof buf);
+        if (n > 0) {
+          w.reader.feed(std::string_view(buf, static_cast<size_t>(n)));
+          read_frames(w);
+        } else if (n == 0) {
+          lost = w.reader.mid_frame() ? "died in the middle of a frame" : "-";
+        } else if (errno != EINTR && errno != EAGAIN) {
+          lost = std::string("could not be read: ") + std::strerror(errno);
+        }
+      }
+    } catch (const ProtocolError& e) {
+      lost = std::string("sent a malformed frame (") + e.what() + ")";
+    } catch (const std::exception& e) {
+      // Whatever else went wrong with this worker costs it (and its job), not the pool.
+      lost = std::string("could not be handled: ") + e.what();
+    }
+    if (!lost.empty()) lose_worker(i, lost == "-" ? "" : lost);
+  }
+}
+
+void PoolManager::enforce_deadlines() {
+  auto now = Clock::now();
+  for (size_t i = workers_.size(); i-- > 0;) {
+    Worker& w = *workers_[i];
+    if (!w.hello && now >= w.started + options_.start_timeout) {
+      lose_worker(i, "did not start within " + format_duration(options_.start_timeout));
+    } else if (w.current && !w.acknowledged && w.hello &&
+               now >= w.sent_at + options_.start_timeout) {
+      w.may_have_run = true;
+      lose_worker(i, "did not start its job within " + format_duration(options_.start_timeout) +
+                         " (stopped or stuck?)");
+    } else if (w.current && w.backstop && now >= *w.backstop) {
+      end_job_ourselves(i, w.backstop_status, w.backstop_why);
+    } else if (!w.current && w.retire_by && now >= *w.retire_by) {
+      lose_worker(i, "did not exit when its work was done (stopped or stuck?)");
+    }
+  }
+}
+
+void PoolManager::reap_exiting() {
+  auto now = Clock::now();
+  for (size_t i = exiting_.size(); i-- > 0;) {
+    Exiting& x = *exiting_[i];
+    Worker& w = *x.worker;
+    bool reaped = w.proc->try_reap();
+    if (reaped && !x.settled) settle_loss(x);
+    // Its jobs' groups, killed: whatever of them was re-parented to us (we may be a subreaper)
+    // is reaped; ECHILD once none is, or when none was ours.
+    if (reaped) {
+      std::erase_if(w.job_groups, [](pid_t group) {
+        pid_t got;
+        while ((got = ::waitpid(-group, nullptr, WNOHANG)) > 0 || (got < 0 && errno == EINTR)) {
+        }
+        return got < 0;
+      });
+    }
+    bool finished = reaped && w.job_groups.empty();
+    if (!finished && now >= x.give_up) {
+      // Unkillable for now (asleep in the kernel, on a hung NFS mount): left behind, after
+      // saying so, rather than holding the pool.
+      if (!x.settled) settle_loss(x);
+      log::warn("{} did not exit after SIGKILL; left behind", describe(w));
+      finished = true;
+    }
+    if (finished) exiting_.erase(exiting_.begin() + static_cast<std::ptrdiff_t>(i));
+  }
+}
+
+// ---- workers ---------------------------------------------------------------------------------
+
+bool PoolManager::start_worker() {
+  // A free slot that is not lost, so slots stay 1..N across replacements: the lowest of those
+  // that failed to start least often, so a failing start moves on to the next slot (and host).
+  int chosen = 0;
+  for (int slot = 1; slot <= static_cast<int>(slots_.size()); ++slot) {
+    if (slots_[slot - 1].lost) continue;
+    bool taken = std::any_of(workers_.begin(), workers_.end(),
+                             [&](const auto& other) { return other->slot == slot; });
+    if (taken) continue;
+    if (chosen == 0 || slots_[slot - 1].failed_starts < slots_[chosen - 1].failed_starts) {
+      chosen = slot;
+    }
+  }
+  if (chosen == 0) return false;
+  const WorkerSlot& where = options_.slots[chosen - 1];
+  auto w = std::make_unique<Worker>();
+  try {
+    w->proc = std::make_unique<WorkerProcess>(where.command);
+  } catch (const std::system_error& e) {
+    int err = e.code().value();
+    if (err == EMFILE || err == ENFILE) {
+      // Not this slot's fault: the pool is as big as the descriptor limit lets it be.
+      fd_capacity_ = workers_.size();
+      if (workers_.empty() && exiting_.empty()) {
+        fail_everything(fmt::format(
+            "could not start any worker: no file descriptors left for its pipes (ulimit -n is "
+            "{}); raise the limit with ulimit -n",
+            descriptor_limit()));
+      }
+      return false;
+    }
+    if (spawn_error_is_transient(err)) {
+      // The process limit (ulimit -u, a cgroup's pids.max): jobs ending will free some.
+      auto now = Clock::now();
+      spawn_pause_ =
+          spawn_retry_at_ ? std::min(spawn_pause_ * 2, kSpawnLastPause) : kSpawnFirstPause;
+      spawn_retry_at_ = now + spawn_pause_;
+      if (!told_spawn_refused_) {
+        told_spawn_refused_ = true;
+        log::warn("cannot start more workers for now ({}): running {}, trying again", e.what(),
+                  workers_.size());
+      }
+      if (workers_.empty()) {
+        if (!no_worker_since_) no_worker_since_ = now;
+        if (now - *no_worker_since_ >= options_.start_timeout) {
+          fail_everything(fmt::format("could not start any worker for {}: {}",
+                                      format_duration(options_.start_timeout), e.what()));
+        }
+      }
+      return false;
+    }
+    fail_everything(
+        fmt::format("cannot start a worker ('{}'): {}", where.command[0], std::strerror(err)));
+    return false;
+  }
+  spawn_retry_at_.reset();
+  no_worker_since_.reset();
+  w->slot = chosen;
+  w->slot_host = where.host;
+  w->remote = where.remote;
+  w->output = Output(options_.spill_bytes);
+  w->started = Clock::now();
+  log::debug("started worker {} ({})", w->proc->pid(), fmt::join(where.command, " "));
+  workers_.push_back(std::move(w));
+  return true;
+}
+
+void PoolManager::read_stderr(Worker& w) {
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(w.proc->err().get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      if (n == 0 || errno != EAGAIN) w.proc->err().reset();
+      return;
+    }
+    if (w.hello) {
+      pass_on_stderr(std::string_view(buf, static_cast<size_t>(n)));
+    } else {
+      constexpr size_t kKeep = 2048;
+      w.err_tail.append(buf, static_cast<size_t>(n));
+      if (w.err_tail.size() > kKeep) w.err_tail.erase(0, w.err_tail.size() - kKeep);
+    }
+  }
+}
+
+void PoolManager::read_frames(Worker& w) {
+  while (auto f = w.reader.next_frame()) {
+    if (f->output) {
+      handle_output(w, *f->output);
+    } else {
+      handle_message(w, f->body);
+    }
+  }
+}
+
+void PoolManager::handle_message(Worker& w, std::string_view body) {
+  if (log::enabled(log::Level::kDebug)) {
+    log::debug("{} sent {}", describe(w), describe_message(body));
+  }
+  FromWorker message = decode_from_worker(body);
+  if (auto* end = std::get_if<Ended>(&message)) {
+    finish_attempt(w, *end);
+  } else if (auto* start = std::get_if<Started>(&message)) {
+    if (!w.current || start->id != w.current->future.job().id) {
+      throw ProtocolError(fmt::format("start frame for job {}, which it was not given", start->id));
+    }
+    w.job_pid = start->pid;
+    w.acknowledged = true;
+  } else {
+    const Hello& hello = std::get<Hello>(message);
+    w.remote_pid = hello.pid;
+    w.host = hello.host;
+    if (hello.version != kProtocolVersion) {
+      throw ProtocolError(fmt::format(
+          "worker on {} speaks protocol version {}, this procpool speaks {}: run the same "
+          "procpool version on both sides",
+          w.host, hello.version, kProtocolVersion));
+    }
+    w.hello = true;
+    ever_hello_ = true;
+    slots_[w.slot - 1].failed_starts = 0;
+    // What it said while starting was held back in case it failed; it did not, so pass it on.
+    pass_on_stderr(w.err_tail);
+    w.err_tail.clear();
+    log::debug("worker {} on {} is ready", w.remote_pid, w.host);
+  }
+}
+
+void PoolManager::handle_output(Worker& w, const OutputPiece& piece) {
+  if (!w.current || piece.id != w.current->future.job().id) {
+    throw ProtocolError(fmt::format("output frame for job {}, which it was not given", piece.id));
+  }
+  auto stream = piece.stream == 2 ? Stream::kStderr : Stream::kStdout;
+  if (options_.on_output) {
+    try {
+      options_.on_output(w.current->future.job(), stream, piece.bytes);
+    } catch (const std::exception& e) {
+      log::error("the pool's on_output callback raised: {}", e.what());
+    }
+  }
+  w.output.append(stream, piece.bytes);  // a failure is kept in the Output, reported at the end
+}
+
+void PoolManager::finish_attempt(Worker& w, const Ended& end) {
+  if (!w.current || end.id != w.current->future.job().id) {
+    throw ProtocolError(fmt::format("end frame for job {}, which it was not given", end.id));
+  }
+  Entry e = std::move(*w.current);
+  w.current.reset();
+  w.backstop.reset();
+  w.job_pid = -1;
+  ++w.tasks_done;
+
+  Result r;
+  r.worker_pid = w.remote_pid;
+  r.host = w.host;
+  r.output = std::move(w.output);
+  w.output = Output(options_.spill_bytes);
+  r.started_us = end.t0;
+  r.ended_us = end.t1;
+  r.duration_s = end.dur.value_or(static_cast<double>(end.t1 - end.t0) / 1e6);
+  r.user_s = end.ut;
+  r.system_s = end.st;
+  r.max_rss_kb = end.rss;
+  r.exit_code = end.code;
+  r.signal = end.sig;
+  switch (end.how) {
+    case EndHow::kExited:
+      r.status = r.exit_code == 0 ? Status::kOk : Status::kFailed;
+      break;
+    case EndHow::kSignaled:
+      r.status = Status::kCrashed;
+      break;
+    case EndHow::kTimeout:
+      r.status = Status::kTimeout;
+      break;
+    case EndHow::kKilled:
+      r.status = Status::kCancelled;
+      r.error = "stopped before it finished";
+      break;
+    case EndHow::kError:
+      r.status = Status::kError;
+      r.error = end.err.empty() ? std::string("could not start") : end.err;
+      break;
+  }
+  name_limit_hit(e.future.job().limits, r);
+  if (!r.output.failure().empty()) {
+    // What it printed could not be kept whole: its result must not pass for complete.
+    r.status = Status::kError;
+    r.error = fmt::format(
+        "its output could not be kept: {}; {} bytes were lost{}", r.output.failure(),
+        r.output.dropped(),
+        r.exit_code ? fmt::format(" (it exited with status {})", *r.exit_code) : std::string());
+  }
+  if (may_retry(e, r.status)) {
+    retry(std::move(e), status_name(r.status));
+  } else {
+    complete(std::move(e), std::move(r));
+  }
+  if (options_.max_tasks_per_worker > 0 && w.tasks_done >= options_.max_tasks_per_worker) {
+    w.retiring = true;  // its stdin is closed once written: it exits and is replaced
+    w.retire_by = Clock::now() + options_.backstop_grace;
+  }
+}
+
+void PoolManager::kill_job_processes(Worker& w) {
+  if (w.remote) return;
+  std::vector<pid_t> groups;
+  if (w.job_pid > 0) groups.push_back(static_cast<pid_t>(w.job_pid));
+  // It may have started the job without our hearing of it (stopped right after its spawn): each
+  // of its children leads a job's process group.
+  for (pid_t child : children_of(w.proc->pid())) {
+    if (std::find(groups.begin(), groups.end(), child) == groups.end()) groups.push_back(child);
+  }
+  for (pid_t group : groups) {
+    ::kill(-group, SIGKILL);
+    w.job_groups.push_back(group);
+  }
+}
+
+void PoolManager::end_job_ourselves(size_t index, Status status, const std::string& why) {
+  Worker& w = *workers_[index];
+  kill_job_processes(w);
+  Entry e = std::move(*w.current);
+  w.current.reset();
+  w.backstop.reset();
+  auto now = Clock::now();
+  Result r;
+  r.status = status;
+  r.error =
+      w.remote ? why + "; its connection to " + (w.host.empty() ? w.slot_host : w.host) + " was cut"
+               : why;
+  if (!w.remote) r.signal = SIGKILL;
+  r.worker_pid = w.remote_pid;
+  r.host = w.host;
+  r.output = std::move(w.output);
+  w.output = Output(options_.spill_bytes);
+  r.started_us = w.sent_wall_us;
+  r.duration_s = std::chrono::duration<double>(now - w.sent_at).count();
+  r.ended_us = w.sent_wall_us + static_cast<int64_t>(r.duration_s * 1e6);
+  log::warn("job '{}': {}", e.future.job().name, r.error);
+  if (status == Status::kTimeout && may_retry(e, status)) {
+    retry(std::move(e), "timed out");
+  } else {
+    complete(std::move(e), std::move(r));
+  }
+  lose_worker(index, "did not report in time and was killed");
+}
+
+void PoolManager::lose_worker(size_t index, const std::string& why) {
+  auto x = std::make_unique<Exiting>();
+  x->worker = std::move(workers_[index]);
+  workers_.erase(workers_.begin() + static_cast<std::ptrdiff_t>(index));
+  x->why = why;
+  Worker& w = *x->worker;
+  // Its whole group: a no-op when it already exited; certain when it only hung up; and an ssh
+  // takes its ProxyCommand along. Its job's group outlives it: killed too (a remote job's
+  // worker ends it there, seeing its stdin close).
+  w.proc->kill();
+  if (w.current) kill_job_processes(w);
+  x->give_up = Clock::now() + options_.backstop_grace;
+  // Normally reaped at once, so its exit status can be named; else within a few polls.
+  if (w.proc->try_reap()) settle_loss(*x);
+  exiting_.push_back(std::move(x));
+}
+
+void PoolManager::settle_loss(Exiting& x) {
+  x.settled = true;
+  Worker& w = *x.worker;
+  if (w.proc->err()) read_stderr(w);
+  std::string exit = w.proc->reaped() ? describe_wait_status(w.proc->wait_status())
+                                      : std::string("did not exit after SIGKILL");
+  std::string what = describe(w) + " " + (x.why.empty() ? exit : x.why);
+  SlotState& slot = slots_[w.slot - 1];
+  if (!w.hello && w.retiring) {
+    // Stopped on purpose before it ever started (the batch ended first): not a failure.
+  } else if (!w.hello) {
+    // What ssh or srun said is usually the whole story (host unreachable, no such binary).
+    std::string said = w.err_tail;
+    while (!said.empty() && std::isspace(static_cast<unsigned char>(said.back()))) said.pop_back();
+    if (x.why.empty()) what += " before it started";
+    if (!said.empty()) what += "; it said: " + said;
+    last_start_failure_ = what;
+    log::warn("{}", what);
+    // A remote slot twice in a row: its host is down. A local one five times: its binary is
+    // gone or broken; the pool must not respawn it forever.
+    if (++slot.failed_starts >= (w.remote ? 2 : 5)) {
+      slot.lost = true;
+      log::error(
+          "giving up on worker slot {}{}: it could not start {} times in a row; the batch "
+          "goes on with {} other slot(s)",
+          w.slot, w.remote ? " on " + w.slot_host : "", slot.failed_starts, live_slots());
+    }
+  } else {
+    slot.failed_starts = 0;
+    if (!w.retiring || w.current) log::warn("{}", what);
+  }
+  if (w.current) {
+    Entry e = std::move(*w.current);
+    w.current.reset();
+    bool started = w.job_pid > 0 || w.may_have_run;
+    if (!started && !terminating_) {
+      --e.attempts;  // it never ran: not an attempt
+      pending_.push_front(std::move(e));
+    } else if (may_retry(e, Status::kCrashed)) {
+      retry(std::move(e), "was lost with its worker");
+    } else {
+      Result r;
+      r.status = terminating_ ? Status::kCancelled : Status::kCrashed;
+      if (w.proc->reaped() && WIFSIGNALED(w.proc->wait_status())) {
+        r.signal = WTERMSIG(w.proc->wait_status());
+      }
+      r.error = what + " while running this job";
+      r.worker_pid = w.remote_pid;
+      r.host = w.host;
+      r.output = std::move(w.output);
+      complete(std::move(e), std::move(r));
+    }
+  }
+  // Broken only once every slot has tried: one unreachable host that fails at once must not
+  // end a batch whose other hosts are still connecting.
+  bool all_tried = std::all_of(slots_.begin(), slots_.end(),
+                               [](const SlotState& s) { return s.lost || s.failed_starts > 0; });
+  std::optional<std::string> broken;
+  {
+    std::lock_guard lock(shared_.mu);
+    broken = shared_.broken;
+  }
+  if (!ever_hello_ && all_tried && !broken) {
+    fail_everything("could not start any worker: " + last_start_failure_);
+  } else if (live_slots() == 0 && !broken) {
+    fail_everything("every worker slot was lost; the last: " + last_start_failure_);
+  } else if (broken) {
+    // Broken before this worker ended: the first job it was handed has nowhere else to go.
+    fail_waiting(*broken);
+  }
+}
+
+// ---- jobs ------------------------------------------------------------------------------------
+
+void PoolManager::complete(Entry e, Result r) {
+  r.attempts = e.attempts;
+  Future f = e.future;
+  f.set_result(std::move(r));  // done-callbacks run here; their exceptions are logged
+  if (!options_.halt_when) return;
+  Halt halt = Halt::kNo;
+  {
+    std::lock_guard lock(shared_.mu);
+    if (shared_.halted != Halt::kNo) return;
+  }
+  try {
+    halt = options_.halt_when(f);
+  } catch (const std::exception& ex) {
+    log::error("the pool's halt_when callback raised: {}", ex.what());
+  }
+  if (halt == Halt::kNo) return;
+  {
+    std::lock_guard lock(shared_.mu);
+    shared_.halted = halt;
+    shared_.shutdown = shared_.cancel_pending = true;
+    if (halt == Halt::kNow) shared_.terminate = true;
+  }
+  // Taken at the top of the next round, before any dispatch: nothing starts after this job.
+  shutting_down_ = cancel_pending_ = true;
+  if (halt == Halt::kNow) terminating_ = true;
+}
+
+void PoolManager::retry(Entry e, const std::string& why) {
+  const Job& job = e.future.job();
+  Millis delay = options_.retry_delay;
+  for (int i = 1; i < e.attempts && delay < Millis(3'600'000); ++i) delay *= 2;
+  log::info("job '{}' {} (attempt {} of {}); retrying{}", job.name, why, e.attempts,
+            job.retries + 1, delay.count() ? " in " + format_duration(delay) : "");
+  if (delay.count() == 0) {
+    pending_.push_front(std::move(e));
+  } else {
+    delayed_.emplace(Clock::now() + delay, std::move(e));
+  }
+}
+
+void PoolManager::cancel_waiting() {
+  for (auto& [when, e] : delayed_) pending_.push_back(std::move(e));
+  delayed_.clear();
+  std::deque<Entry> waiting;
+  waiting.swap(pending_);
+  for (auto& e : waiting) {
+    if (!e.running) {
+      e.future.cancel();
+    } else {
+      // A retry in waiting: the future is already running, so it ends as cancelled data.
+      Result r;
+      r.status = Status::kCancelled;
+      r.error = "cancelled before its retry";
+      complete(std::move(e), std::move(r));
+    }
+  }
+}
+
+void PoolManager::stop_running() {
+  int wanted = kill_now_ ? 2 : 1;
+  auto now = Clock::now();
+  for (auto& w : workers_) {
+    if (!w->current || w->kill_sent >= wanted) continue;
+    w->kill_sent = wanted;
+    if (w->proc->to()) append_message(w->wbuf.data(), Kill{w->current->future.job().id, kill_now_});
+    Millis grace = options_.backstop_grace;
+    if (kill_now_) {
+      // No more grace: the job's group is killed here and now, whatever its worker does.
+      if (!w->remote && w->job_pid > 0) ::kill(-static_cast<pid_t>(w->job_pid), SIGKILL);
+    } else {
+      grace += stop_sequence_length(options_.stop);
+    }
+    w->backstop = earliest(w->backstop, now + grace);
+    w->backstop_status = Status::kCancelled;
+    w->backstop_why = fmt::format(
+        "stopped, and its worker did not end it within {} (stopped or stuck?), so procpool did",
+        format_duration(grace));
+  }
+}
+
+void PoolManager::fail_everything(const std::string& why) {
+  log::error("{}", why);
+  broken_ = true;
+  {
+    std::lock_guard lock(shared_.mu);
+    if (!shared_.broken) shared_.broken = why;
+    for (auto& f : shared_.incoming) pending_.push_back(Entry{std::move(f)});
+    shared_.incoming.clear();
+    shared_.shutdown = true;
+  }
+  shutting_down_ = true;
+  fail_waiting(why);
+}
+
+void PoolManager::fail_waiting(const std::string& why) {
+  for (auto& [when, e] : delayed_) pending_.push_back(std::move(e));
+  delayed_.clear();
+  std::deque<Entry> waiting;
+  waiting.swap(pending_);
+  for (auto& e : waiting) {
+    if (!e.running && !e.future.set_running_or_notify_cancel()) continue;
+    Result r;
+    r.status = Status::kError;
+    r.error = why;
+    complete(std::move(e), std::move(r));
+  }
+}
+
+void PoolManager::abandon(const std::string& why) noexcept {
+  try {
+    log::critical("{}", why);
+    for (auto& x : exiting_) {
+      if (!x->settled) workers_.push_back(std::move(x->worker));
+    }
+    std::erase_if(exiting_, [](const auto& x) { return !x->worker; });
+    for (auto& w : workers_) {
+      w->proc->kill();
+      kill_job_processes(*w);
+      if (w->current) {
+        Result r;
+        r.status = Status::kError;
+        r.error = why;
+        Entry e = std::move(*w->current);
+        w->current.reset();
+        complete(std::move(e), std::move(r));
+      }
+    }
+    fail_everything(why);
+    // Reap what was killed, briefly: nothing here may hang the program that owns the pool.
+    for (int i = 0; i < 100; ++i) {
+      bool all = true;
+      for (auto& w : workers_) all = w->proc->try_reap() && all;
+      for (auto& x : exiting_) all = x->worker->proc->try_reap() && all;
+      if (all) break;
+      ::usleep(10'000);
+    }
+    workers_.clear();
+    exiting_.clear();
+  } catch (...) {
+    // Nothing more can be done; the futures that could be completed were.
+  }
+}
+
+}  // namespace procpool

@@ -1,0 +1,133 @@
+// The pool's manager: the one thread that owns every worker, every pipe and every job in flight,
+// and runs one poll loop over them. Internal to the pool (pool.h is the interface).
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/fd.h"
+#include "common/frame.h"
+#include "common/pool.h"
+#include "common/worker_process.h"
+
+namespace procpool {
+
+// What the pool's callers and its manager share.
+struct PoolShared {
+  explicit PoolShared(PoolOptions o);
+  // Wakes the manager's poll (an eventfd). Cheap when a wake-up is already pending.
+  void wake();
+
+  const PoolOptions options;              // as given, with workers and slots resolved
+  Fd wake_fd;                             // readable while the manager has something new to look at
+  std::atomic<bool> wake_pending{false};  // a wake-up is already on its way
+
+  mutable std::mutex mu;              // guards the fields below
+  std::vector<Future> incoming;       // submitted, not yet taken by the manager
+  bool shutdown = false;              // no more submissions
+  bool cancel_pending = false;        // cancel what has not started
+  bool terminate = false;             // stop running jobs too
+  bool kill_now = false;              // ... with SIGKILL, without grace
+  Halt halted = Halt::kNo;            // what halt_when decided
+  std::optional<std::string> broken;  // why no worker can run, once known
+  uint64_t next_id = 1;               // for jobs submitted without an id
+};
+
+class PoolManager {
+ public:
+  explicit PoolManager(PoolShared& shared);
+  ~PoolManager();
+  // The loop. Returns once the pool is shut down, every job is done and every worker is gone.
+  void run();
+  // Last resort after an exception escaped the loop: ends every worker and completes every
+  // future (an error saying `why`), so nothing waits forever. Never throws.
+  void abandon(const std::string& why) noexcept;
+
+ private:
+  struct Entry;    // a job waiting or running, with its attempts
+  struct Worker;   // one worker process and what the loop knows of it
+  struct Exiting;  // a worker on its way out, until it is reaped
+
+  // The loop's steps, in order.
+  void admit_incoming();     // submissions, shutdown, terminate and halt requests
+  void grow_workers();       // start workers as the pending work needs them
+  void dispatch();           // hand pending jobs to idle workers
+  void flush_writes();       // write what is queued for workers
+  void close_if_finished();  // once shut down and idle: close the workers' stdins
+  bool done() const;         // closed, and every worker reaped
+  int poll_timeout() const;  // until the earliest deadline
+  void poll_events();        // wait, then read and write what is ready
+  void enforce_deadlines();  // hellos, acknowledgements, backstops, closing workers
+  void reap_exiting();       // workers on their way out, and what is left of their jobs
+
+  // Workers.
+  bool start_worker();
+  std::string describe(const Worker& w) const;
+  void read_stderr(Worker& w);
+  void read_frames(Worker& w);
+  void handle_message(Worker& w, std::string_view body);
+  void handle_output(Worker& w, const OutputPiece& piece);
+  void finish_attempt(Worker& w, const struct Ended& end);
+  // Takes worker `index` out of the loop: `why` it went ("" when its exit status says it).
+  void lose_worker(size_t index, const std::string& why);
+  // What happens to a lost worker's slot and job, once it is reaped (or will never be).
+  void settle_loss(Exiting& x);
+  // Ends worker `index`'s job without the worker's help: kills the job's process group (when
+  // local) and the worker, and reports the job with `status` and `why`.
+  void end_job_ourselves(size_t index, Status status, const std::string& why);
+  void kill_job_processes(Worker& w);
+  int live_slots() const;
+
+  // Jobs.
+  void complete(Entry e, Result r);
+  void retry(Entry e, const std::string& why);
+  bool may_retry(const Entry& e, Status s) const;
+  void cancel_waiting();
+  void stop_running();
+  void fail_everything(const std::string& why);
+  void fail_waiting(const std::string& why);
+  bool work_left() const;
+
+  PoolShared& shared_;
+  const PoolOptions& options_;
+  // Per slot of options_.slots: a slot whose worker cannot start twice in a row (remote: its
+  // host is down or unreachable) or five times (local) is lost; the batch goes on without it.
+  struct SlotState {
+    bool lost = false;
+    int failed_starts = 0;  // in a row
+  };
+  std::vector<SlotState> slots_;
+  std::vector<std::unique_ptr<Worker>> workers_;     // live workers
+  std::vector<std::unique_ptr<Exiting>> exiting_;    // lost or retired, not yet reaped
+  std::deque<Entry> pending_;                        // waiting for an idle worker
+  std::multimap<Clock::time_point, Entry> delayed_;  // retries waiting out --retry-delay
+  // Copied from shared_ under its lock, or set by a halt.
+  bool shutting_down_ = false;
+  bool cancel_pending_ = false;
+  bool terminating_ = false;
+  bool kill_now_ = false;
+  bool closing_ = false;            // workers' stdins closed for the final shutdown
+  bool broken_ = false;             // fail_everything was called: no worker will start
+  bool ever_hello_ = false;         // some worker has started properly
+  std::string last_start_failure_;  // why the last of them died
+  Clock::time_point last_start_{};  // when the last job was dispatched
+  // Descriptors: workers that fit under the descriptor limit (RLIMIT_NOFILE), and whether the
+  // user was told that -j is more than that.
+  size_t fd_capacity_ = 0;
+  bool told_fd_capacity_ = false;
+  // Processes: a worker refused by the process limit is started again after a pause.
+  std::optional<Clock::time_point> spawn_retry_at_;
+  Millis spawn_pause_{0};
+  std::optional<Clock::time_point> no_worker_since_;  // refused with no worker running at all
+  bool told_spawn_refused_ = false;
+};
+
+}  // namespace procpool
