@@ -164,30 +164,31 @@ void Worker::start_next() {
     r.err = std::move(s.err);
   } catch (const SpawnError& e) {
     if (e.transient()) {
+      // Counted from the first refusal since a process was last made, so a limit that stays
+      // reached costs the first job the whole wait and each job after it one try.
       if (!spawn_first_refused_) {
         spawn_first_refused_ = now;
         spawn_pause_ = kSpawnFirstPause;
       }
       if (now - *spawn_first_refused_ < kSpawnRetryFor) {
         // Back to the front of the queue: it keeps its place, and a kill frame still finds it.
-        if (spawn_pause_ == kSpawnFirstPause)
+        if (spawn_pause_ == kSpawnFirstPause) {
           log::debug("job {}: {}; trying again", r.task.id, e.what());
+        }
         queue_.push_front(std::move(r.task));
         spawn_retry_at_ = now + spawn_pause_;
         spawn_pause_ = std::min(spawn_pause_ * 2, kSpawnLastPause);
         return;
       }
-      spawn_first_refused_.reset();
-      report_spawn_failure(
-          r, std::string(e.what()) + ", again and again for " + format_duration(kSpawnRetryFor));
+      auto refusing = std::chrono::duration_cast<Millis>(now - *spawn_first_refused_);
+      report_spawn_failure(r, std::string(e.what()) + "; new processes have been refused for " +
+                                  format_duration(refusing / 100 * 100));
       return;
     }
-    spawn_first_refused_.reset();
     report_spawn_failure(r, e.what());
     return;
   } catch (const std::exception& e) {
     // Whatever else went wrong costs this job, not the worker and the jobs after it.
-    spawn_first_refused_.reset();
     report_spawn_failure(r, std::string("cannot start it: ") + e.what());
     return;
   }
