@@ -14,12 +14,12 @@
 #include <map>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 #include "common/log.h"
 
 #include "cli/flags.h"
 #include "cli/html_escape.h"
 #include "cli/html_report_assets.h"
+#include "cli/json_writer.h"
 #include "cli/report_file.h"
 #include "common/duration.h"
 
@@ -275,20 +275,25 @@ void HtmlReport::write_page(const Summary& s) {
   std::vector<const Record*> by_start = ran;
   std::stable_sort(by_start.begin(), by_start.end(),
                    [](const Record* a, const Record* b) { return a->started_us < b->started_us; });
-  nlohmann::json lanes = nlohmann::json::array(), bars = nlohmann::json::array();
+  JsonArray lanes, bars;
   for (const Record* r : by_start) {
     auto [it, added] = lane_of.emplace(r->worker, static_cast<int>(lane_of.size()));
-    if (added) lanes.push_back(r->worker);
-    bars.push_back({r->id, r->name, status_name(r->status), it->second,
-                    (r->started_us - origin_us_) / 1000.0,
-                    std::max<int64_t>(0, r->ended_us - r->started_us) / 1000.0,
-                    r->status == Status::kOk ? "" : r->ending});
+    if (added) lanes.add(r->worker);
+    bars.add(JsonArray()
+                 .add(r->id)
+                 .add(r->name)
+                 .add(status_name(r->status))
+                 .add(it->second)
+                 .add((r->started_us - origin_us_) / 1000.0)
+                 .add(std::max<int64_t>(0, r->ended_us - r->started_us) / 1000.0)
+                 .add(r->status == Status::kOk ? std::string() : r->ending));
   }
-  nlohmann::json data = {{"wall_ms", s.wall_s * 1000}, {"lanes", lanes}, {"jobs", bars}};
+  JsonObject data;
+  data.add("wall_ms", s.wall_s * 1000).add("lanes", lanes).add("jobs", bars);
   // Inside <script> only "</script" or "<!--" could end or derail the element; no '<' at all
   // is simpler to trust. JSON has '<' only inside strings, where \u003c means the same.
   std::string data_text;
-  for (char c : data.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)) {
+  for (char c : data.text()) {
     if (c == '<') {
       data_text += "\\u003c";
     } else {

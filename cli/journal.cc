@@ -8,16 +8,15 @@
 #include <fstream>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 #include "common/log.h"
 
 #include "cli/flags.h"
+#include "cli/json_writer.h"
+#include "common/job_file.h"
 
 namespace procpool {
 
 namespace {
-
-using Record = nlohmann::ordered_json;
 
 // Every piece with its length first, so no two different jobs serialise alike.
 void field(std::string& out, std::string_view piece) {
@@ -87,11 +86,10 @@ JournalRecorder::JournalRecorder(const std::string& path) : path_(path) {
     for (uint64_t n = 1; in && std::getline(in, line); ++n) {
       if (in.eof()) ends_with_newline = false;  // no newline after it
       if (line.empty()) continue;
-      Record rec = Record::parse(line, nullptr, /*allow_exceptions=*/false);
+      auto rec = json_string_members(line);
       std::optional<uint64_t> id;
-      if (rec.is_object() && rec.contains("identity") && rec["identity"].is_string() &&
-          rec.contains("status") && rec["status"].is_string()) {
-        id = parse_identity(rec["identity"].get<std::string>());
+      if (rec && rec->contains("identity") && rec->contains("status")) {
+        id = parse_identity(rec->at("identity"));
       }
       if (!id && line.rfind("{\"identity\":", 0) == 0) {
         // The last write of a run killed mid-line (sealed with a newline by the next run).
@@ -108,7 +106,7 @@ JournalRecorder::JournalRecorder(const std::string& path) : path_(path) {
             "an earlier --journal run wrote (nothing was appended to this one)",
             path, n));
       }
-      (*history)[*id] = rec["status"].get<std::string>() == "ok";  // the latest record wins
+      (*history)[*id] = rec->at("status") == "ok";  // the latest record wins
     }
   }
   history_ = std::move(history);
@@ -125,16 +123,17 @@ void JournalRecorder::job(const Future& f) {
   const Job& job = f.job();
   const Result& r = f.result();
   if (r.resumed) return;
-  Record rec = {{"identity", job_identity(job)},
-                {"id", job.id},
-                {"name", job.name},
-                {"status", status_name(r.status)},
-                {"exit_code", r.exit_code ? Record(*r.exit_code) : Record(nullptr)},
-                {"attempts", r.attempts},
-                {"ended", r.ended_us ? Record(iso_time(r.ended_us)) : Record(nullptr)}};
+  JsonObject rec;
+  rec.add("identity", job_identity(job))
+      .add("id", job.id)
+      .add("name", job.name)
+      .add("status", status_name(r.status))
+      .add("exit_code", r.exit_code)
+      .add("attempts", r.attempts)
+      .add("ended", r.ended_us ? std::optional(iso_time(r.ended_us)) : std::nullopt);
   // One write(2) per record: a kill can lose at most the line being written, never corrupt an
   // earlier one, and the record is in the file (the page cache) once job() returns.
-  write_all(fd_.get(), rec.dump(-1, ' ', false, Record::error_handler_t::replace) + "\n");
+  write_all(fd_.get(), rec.text() + "\n");
 }
 
 AlreadyDone JournalRecorder::already_succeeded() const {

@@ -7,39 +7,32 @@
 
 namespace procpool {
 
-using json = nlohmann::ordered_json;  // keys in the order written: id and name first
-
-namespace {
-
-std::string dump(const json& j) {
-  return j.dump(-1, ' ', false, json::error_handler_t::replace);
-}
-
-}  // namespace
-
-json job_record(const Job& job, const Result& r) {
-  json rec = {{"type", "job"},
-              {"id", job.id},
-              {"name", job.name},
-              {"cmd", job.argv.empty() ? json(job.shell) : json(job.argv)},
-              {"status", status_name(r.status)},
-              {"exit_code", r.exit_code ? json(*r.exit_code) : json(nullptr)},
-              {"signal", r.signal ? json(signal_name(*r.signal)) : json(nullptr)},
-              {"attempts", r.attempts},
-              {"flaky", r.flaky()},
-              {"started", r.started_us ? json(iso_time(r.started_us)) : json(nullptr)},
-              {"ended", r.ended_us ? json(iso_time(r.ended_us)) : json(nullptr)},
-              {"duration", r.duration_s},
-              {"worker", r.worker_pid ? json(r.worker_pid) : json(nullptr)},
-              {"host", r.host.empty() ? json(nullptr) : json(r.host)}};
-  if (!r.error.empty()) rec["error"] = r.error;
-  if (r.resumed) rec["resumed"] = true;
+JsonObject job_record(const Job& job, const Result& r) {
+  JsonObject rec;
+  rec.add("type", "job").add("id", job.id).add("name", job.name);
+  if (job.argv.empty()) {
+    rec.add("cmd", job.shell);
+  } else {
+    rec.add("cmd", job.argv);
+  }
+  rec.add("status", status_name(r.status))
+      .add("exit_code", r.exit_code)
+      .add("signal", r.signal ? std::optional(signal_name(*r.signal)) : std::nullopt)
+      .add("attempts", r.attempts)
+      .add("flaky", r.flaky())
+      .add("started", r.started_us ? std::optional(iso_time(r.started_us)) : std::nullopt)
+      .add("ended", r.ended_us ? std::optional(iso_time(r.ended_us)) : std::nullopt)
+      .add("duration", r.duration_s)
+      .add("worker", r.worker_pid ? std::optional(r.worker_pid) : std::nullopt)
+      .add("host", r.host.empty() ? std::nullopt : std::optional(r.host));
+  if (!r.error.empty()) rec.add("error", r.error);
+  if (r.resumed) rec.add("resumed", true);
   return rec;
 }
 
 bool JsonlPrinter::job(const Future& f) {
   const Result& r = f.result();
-  std::string head = dump(job_record(f.job(), r));
+  std::string head = job_record(f.job(), r).text();
   head.pop_back();  // the closing brace: the output fields follow, streamed
   bool ok = write_all(STDOUT_FILENO, head);
   // Output may be far larger than memory: escape it piece by piece straight from its capture.
@@ -57,11 +50,20 @@ bool JsonlPrinter::job(const Future& f) {
 }
 
 bool JsonlPrinter::summary(const Summary& s) {
-  json rec = {{"type", "summary"},  {"total", s.total()},       {"ok", s.ok},
-              {"failed", s.failed}, {"timeout", s.timeout},     {"crashed", s.crashed},
-              {"error", s.error},   {"cancelled", s.cancelled}, {"skipped", s.skipped},
-              {"flaky", s.flaky},   {"resumed", s.resumed},     {"duration", s.wall_s}};
-  return write_all(STDOUT_FILENO, dump(rec) + "\n");
+  JsonObject rec;
+  rec.add("type", "summary")
+      .add("total", s.total())
+      .add("ok", s.ok)
+      .add("failed", s.failed)
+      .add("timeout", s.timeout)
+      .add("crashed", s.crashed)
+      .add("error", s.error)
+      .add("cancelled", s.cancelled)
+      .add("skipped", s.skipped)
+      .add("flaky", s.flaky)
+      .add("resumed", s.resumed)
+      .add("duration", s.wall_s);
+  return write_all(STDOUT_FILENO, rec.text() + "\n");
 }
 
 }  // namespace procpool

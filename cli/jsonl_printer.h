@@ -2,8 +2,7 @@
 // alone. Output bytes that are not UTF-8 are replaced (U+FFFD), so every line is valid JSON.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
+#include "cli/json_writer.h"
 #include "cli/report.h"
 
 namespace procpool {
@@ -15,6 +14,6 @@ class JsonlPrinter : public Printer {
 };
 
 // The record for one finished job without its output (stdout and stderr are streamed after).
-nlohmann::ordered_json job_record(const Job& job, const Result& r);
+JsonObject job_record(const Job& job, const Result& r);
 
 }  // namespace procpool

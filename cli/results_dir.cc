@@ -102,11 +102,8 @@ void ResultsDirRecorder::job(const Future& f) {
     });
   }
   auto record = job_record(job, r);
-  record.erase("type");
-  write_file(folder + "/meta.json", [&](int fd) {
-    write_all(fd,
-              record.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n");
-  });
+  record.remove("type");
+  write_file(folder + "/meta.json", [&](int fd) { write_all(fd, record.pretty() + "\n"); });
 }
 
 }  // namespace procpool

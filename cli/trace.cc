@@ -2,15 +2,12 @@
 
 #include <sys/time.h>
 
-#include <nlohmann/json.hpp>
 #include "common/log.h"
 
+#include "cli/json_writer.h"
 #include "cli/report_file.h"
 
 namespace procpool {
-
-// Keys in the order written, so a person reading the file sees ph, pid, tid, ts first.
-using TraceJson = nlohmann::ordered_json;
 
 namespace {
 
@@ -26,16 +23,13 @@ int64_t wall_now_us() {
   return static_cast<int64_t>(tv.tv_sec) * 1000000 + tv.tv_usec;
 }
 
-std::string dump(const TraceJson& j) {
-  return j.dump(-1, ' ', false, TraceJson::error_handler_t::replace);
-}
-
-TraceJson metadata(const char* what, int64_t tid, const std::string& name) {
-  TraceJson m = {{"ph", "M"}, {"pid", kBatchPid}};
-  if (tid >= 0) m["tid"] = tid;
-  m["name"] = what;
-  m["args"] = {{"name", name}};
-  return m;
+// Keys in the order written, so a person reading the file sees ph, pid, tid, ts first.
+std::string metadata(const char* what, int64_t tid, const std::string& name) {
+  JsonObject m;
+  m.add("ph", "M").add("pid", kBatchPid);
+  if (tid >= 0) m.add("tid", tid);
+  m.add("name", what).add("args", JsonObject().add("name", name));
+  return m.text();
 }
 
 // Chrome's reserved colour names: the Perfetto UI ignores them, chrome://tracing uses them.
@@ -61,7 +55,7 @@ const char* colour(Status s) {
 TraceRecorder::TraceRecorder(std::string path)
     : path_(std::move(path)), file_(create_report_file(kFlag, path_)), origin_us_(wall_now_us()) {
   write("{\"displayTimeUnit\":\"ms\",\"traceEvents\":[\n");
-  event(dump(metadata("process_name", -1, "procpool batch")));
+  event(metadata("process_name", -1, "procpool batch"));
 }
 
 void TraceRecorder::write(std::string_view text) {
@@ -83,67 +77,75 @@ void TraceRecorder::event(const std::string& json_text) {
 void TraceRecorder::job(const Future& f) {
   const Job& job = f.job();
   const Result& r = f.result();
-  TraceJson args = {{"id", job.id},
-                    {"status", status_name(r.status)},
-                    {"exit_code", r.exit_code ? TraceJson(*r.exit_code) : TraceJson(nullptr)},
-                    {"signal", r.signal ? TraceJson(signal_name(*r.signal)) : TraceJson(nullptr)},
-                    {"attempts", r.attempts},
-                    {"command", job.command_text()}};
-  if (r.flaky()) args["flaky"] = true;
-  if (!r.error.empty()) args["error"] = r.error;
+  JsonObject args;
+  args.add("id", job.id)
+      .add("status", status_name(r.status))
+      .add("exit_code", r.exit_code)
+      .add("signal", r.signal ? std::optional(signal_name(*r.signal)) : std::nullopt)
+      .add("attempts", r.attempts)
+      .add("command", job.command_text());
+  if (r.flaky()) args.add("flaky", true);
+  if (!r.error.empty()) args.add("error", r.error);
 
   if (!r.started_us || !r.worker_pid) {
     if (named_lanes_.insert(kNotRunTid).second) {
-      event(dump(metadata("thread_name", kNotRunTid, "not run (skipped, cancelled)")));
+      event(metadata("thread_name", kNotRunTid, "not run (skipped, cancelled)"));
       // Last, below the workers' lanes.
-      event(dump(TraceJson{{"ph", "M"},
-                           {"pid", kBatchPid},
-                           {"tid", kNotRunTid},
-                           {"name", "thread_sort_index"},
-                           {"args", {{"sort_index", 1000000}}}}));
+      event(JsonObject()
+                .add("ph", "M")
+                .add("pid", kBatchPid)
+                .add("tid", kNotRunTid)
+                .add("name", "thread_sort_index")
+                .add("args", JsonObject().add("sort_index", 1000000))
+                .text());
     }
-    event(dump(TraceJson{{"ph", "i"},
-                         {"s", "t"},
-                         {"pid", kBatchPid},
-                         {"tid", kNotRunTid},
-                         {"ts", wall_now_us() - origin_us_},
-                         {"name", job.name},
-                         {"cname", colour(r.status)},
-                         {"args", args}}));
+    event(JsonObject()
+              .add("ph", "i")
+              .add("s", "t")
+              .add("pid", kBatchPid)
+              .add("tid", kNotRunTid)
+              .add("ts", wall_now_us() - origin_us_)
+              .add("name", job.name)
+              .add("cname", colour(r.status))
+              .add("args", args)
+              .text());
     return;
   }
   if (named_lanes_.insert(r.worker_pid).second) {
     std::string lane = "worker " + std::to_string(r.worker_pid);
     if (!r.host.empty()) lane += "@" + r.host;
-    event(dump(metadata("thread_name", r.worker_pid, lane)));
+    event(metadata("thread_name", r.worker_pid, lane));
   }
   // The Result keeps only the last attempt's times, so a retried job is one event spanning that
   // attempt (its "attempts" arg says how many there were); earlier attempts are not drawn.
-  event(dump(TraceJson{{"ph", "X"},
-                       {"pid", kBatchPid},
-                       {"tid", r.worker_pid},
-                       {"ts", r.started_us - origin_us_},
-                       {"dur", std::max<int64_t>(0, r.ended_us - r.started_us)},
-                       {"name", job.name},
-                       {"cat", status_name(r.status)},
-                       {"cname", colour(r.status)},
-                       {"args", args}}));
+  event(JsonObject()
+            .add("ph", "X")
+            .add("pid", kBatchPid)
+            .add("tid", r.worker_pid)
+            .add("ts", r.started_us - origin_us_)
+            .add("dur", std::max<int64_t>(0, r.ended_us - r.started_us))
+            .add("name", job.name)
+            .add("cat", status_name(r.status))
+            .add("cname", colour(r.status))
+            .add("args", args)
+            .text());
 }
 
 void TraceRecorder::finish(const Summary& s) {
-  TraceJson other = {{"batch_start", iso_time(origin_us_)},
-                     {"batch_start_us", origin_us_},
-                     {"total", s.total()},
-                     {"ok", s.ok},
-                     {"failed", s.failed},
-                     {"timeout", s.timeout},
-                     {"crashed", s.crashed},
-                     {"error", s.error},
-                     {"cancelled", s.cancelled},
-                     {"skipped", s.skipped},
-                     {"flaky", s.flaky},
-                     {"duration", s.wall_s}};
-  write("\n],\"otherData\":" + dump(other) + "}\n");
+  JsonObject other;
+  other.add("batch_start", iso_time(origin_us_))
+      .add("batch_start_us", origin_us_)
+      .add("total", s.total())
+      .add("ok", s.ok)
+      .add("failed", s.failed)
+      .add("timeout", s.timeout)
+      .add("crashed", s.crashed)
+      .add("error", s.error)
+      .add("cancelled", s.cancelled)
+      .add("skipped", s.skipped)
+      .add("flaky", s.flaky)
+      .add("duration", s.wall_s);
+  write("\n],\"otherData\":" + other.text() + "}\n");
   file_.reset();
 }
 

@@ -375,6 +375,16 @@ std::vector<Job> parse_job_file(std::string_view text, const std::string& source
   return jobs;
 }
 
+std::optional<std::map<std::string, std::string>> json_string_members(std::string_view text) {
+  json v = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!v.is_object()) return std::nullopt;
+  std::map<std::string, std::string> members;
+  for (const auto& [key, value] : v.items()) {
+    if (value.is_string()) members.emplace(key, value.get<std::string>());
+  }
+  return members;
+}
+
 void apply_defaults(Job& job, const JobDefaults& defaults) {
   job.env = defaults.env;
   job.cwd = defaults.cwd;

@@ -36,6 +36,11 @@ void apply_defaults(Job& job, const JobDefaults& defaults);
 std::vector<Job> parse_job_file(std::string_view text, const std::string& source,
                                 const JobDefaults& base = {});
 
+// The string-valued members of the JSON object `text`, or nullopt when `text` is not one JSON
+// object. For files of records other than job files (the journal), which must be read with the
+// same parser but are not worth a parser's compile time of their own.
+std::optional<std::map<std::string, std::string>> json_string_members(std::string_view text);
+
 // Reads `path` ("-" for stdin) whole. Throws InputError when it cannot be read.
 std::string read_input(const std::string& path);
 
