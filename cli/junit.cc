@@ -112,7 +112,7 @@ JunitRecorder::JunitRecorder(std::string path, std::string suite, std::string cl
       "timestamp=\"{}\" hostname=\"{}\" ",
       xml_escape(suite), when, xml_escape(host)));
   counts_at_ = buf_.size();
-  append(std::string(kCountsWidth, ' ') + ">\n");
+  append(fmt::format("{:{}}>\n", "", kCountsWidth));
   flush();
   close_and_count(0);
 }

@@ -4,8 +4,8 @@
 #include <mutex>
 #include <string>
 
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
+#include <spdlog/logger.h>
+#include <spdlog/sinks/ansicolor_sink.h>
 
 namespace procpool::log {
 
@@ -45,7 +45,7 @@ State& state() {
 
 std::shared_ptr<spdlog::logger> make_logger(std::string_view name) {
   // Not registered with spdlog: nothing global to collide with a host program's own loggers.
-  auto sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
+  auto sink = std::make_shared<spdlog::sinks::ansicolor_stderr_sink_mt>();
   auto logger = std::make_shared<spdlog::logger>(std::string(name), std::move(sink));
   logger->set_pattern(std::string(name) + ": %^%l%$: %v");
   logger->set_level(spdlog::level::trace);  // filtered by our threshold, before formatting
