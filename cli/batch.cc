@@ -32,13 +32,6 @@ bool Batch::finished() const {
 
 void Batch::read_input() {
   while (!source_done_ && !input_blocked_) {
-    // A pipe or terminal may never end: once stopping, it is not read any further. Files and
-    // arguments are read to the end, each job reported cancelled, so every input is accounted
-    // for.
-    if (stopping_ && !source_->drainable()) {
-      source_done_ = true;
-      break;
-    }
     // Streamed inputs may be endless: read only a bounded way ahead of what has been reported.
     if (settings_.window > 0 && created_ + held_.size() - handled_ >= settings_.window) break;
     std::optional<Job> job;
@@ -117,6 +110,10 @@ void Batch::notice_halt() {
 
 void Batch::stop(bool now, bool kill_now) {
   stopping_ = true;
+  // A pipe or terminal may never end, nor even say anything more: once stopping, it is not read
+  // any further (decided here, not when it next has data). Files and arguments are read to the
+  // end, each job reported cancelled, so every input is accounted for.
+  if (source_ && !source_->drainable()) source_done_ = true;
   for (auto& [id, job] : held_) finish_without_running(std::move(job), Status::kCancelled, "");
   held_.clear();
   if (now) {

@@ -343,6 +343,23 @@ TEST_F(TortureSignals, SecondSigintKillsAtOnce) {
   EXPECT_EQ(rep.jobs["stubborn"]["signal"], "SIGKILL") << r.out;
 }
 
+// 6b'. A stop ends the batch even while a pipe that is still open says nothing: it is read no
+// further (a pipe may never end), so neither a signal nor a halt waits for its next line.
+TEST_F(TortureSignals, SigintWhileAnOpenPipeIsSilentEndsTheBatch) {
+  Background bg = Background::procpool(
+      {"map", "--format", "jsonl", "echo > " + path("{}.started") + "; sleep 60"},
+      {.keep_stdin_open = true});
+  bg.write_stdin("a\n");
+  ASSERT_TRUE(wait_for_file(path("a.started"), kNoHang)) << bg.stderr_so_far();
+  bg.signal(SIGINT);
+  auto r = bg.wait(kNoHang);
+  ASSERT_FALSE(r.hung) << "waited for input that never came:\n" << r.err;
+  EXPECT_EQ(r.exit_status, 130) << r.err;
+  Report rep = parse_report(r.out);
+  EXPECT_EQ(rep.summary["total"], 1) << r.out;
+  EXPECT_EQ(rep.summary["cancelled"], 1) << r.out;
+}
+
 // 6c. SIGHUP: nothing new starts, the running job finishes normally.
 TEST_F(TortureSignals, SighupLetsRunningJobFinishAndStartsNothingNew) {
   std::string file = job_file(json::array({
@@ -435,6 +452,18 @@ class TortureHaltTest : public TortureTest {
 };
 
 using TortureHaltPolicy = TortureHaltTest;
+
+TEST_F(TortureHaltPolicy, HaltWhileAnOpenPipeIsSilentEndsTheBatch) {
+  Background bg =
+      Background::procpool({"run", "--lines", "--halt", "now,fail=1", "--format", "jsonl", "-"},
+                           {.keep_stdin_open = true});
+  bg.write_stdin("exit 3\n");
+  auto r = bg.wait(kNoHang);
+  ASSERT_FALSE(r.hung) << "waited for input that never came:\n" << r.err;
+  EXPECT_EQ(r.exit_status, 1) << r.err;
+  Report rep = parse_report(r.out);
+  EXPECT_EQ(rep.jobs["exit 3"]["status"], "failed") << r.out;
+}
 
 TEST_F(TortureHaltPolicy, NowStopsRunningJobsAtOnce) {
   std::string file = halt_jobs(3, "exec sleep 1000");

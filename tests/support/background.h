@@ -112,6 +112,10 @@ class Background {
   // Sends `signo` to the program itself (its workers live in their own process groups).
   void signal(int signo) const { ::kill(pid_, signo); }
 
+  // Writes `text` to its stdin (keep_stdin_open), which stays open afterwards: an input that has
+  // said something and may say more, as a pipe from a slow producer or a terminal does.
+  void write_stdin(std::string_view text) { write_all(stdin_write_.get(), text); }
+
   // Waits (bounded) until its stderr so far contains `text`; true when it does.
   bool wait_for_stderr(const std::string& text,
                        std::chrono::milliseconds limit = std::chrono::seconds(20)) {
