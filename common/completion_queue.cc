@@ -105,6 +105,10 @@ std::optional<Future> CompletionQueue::pop_until(std::optional<Clock::time_point
   auto ready = [&] { return !state_->ready.empty(); };
   if (!deadline) {
     state_->cv.wait(lock, ready);
+  } else if (*deadline <= Clock::now()) {
+    // A zero timeout (polling) asks without waiting: a timed wait already past its deadline
+    // still costs a futex call and a timer, about 0.1 ms.
+    if (!ready()) return std::nullopt;
   } else if (!state_->cv.wait_until(lock, *deadline, ready)) {
     return std::nullopt;
   }
