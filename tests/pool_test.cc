@@ -3,7 +3,10 @@
 #include "common/pool.h"
 #include "common/as_completed.h"
 
+#include <signal.h>
+
 #include <chrono>
+#include <filesystem>
 #include <set>
 #include <string>
 #include <vector>
@@ -355,3 +358,68 @@ TEST(ProcessPoolTest, DestructorWaitsForSubmittedJobs) {
 }
 
 }  // namespace
+
+// The halt hook is consulted before the failed job's worker gets another job: with one worker,
+// nothing submitted after the failure ever starts.
+TEST(ProcessPoolTest, HaltHookOnTheFirstFailureStartsNothingAfterIt) {
+  TempDir dir;
+  PoolOptions options = pool_options(1);
+  options.halt_when = [](const Future& f) {
+    return f.result().status == Status::kOk ? Halt::kNo : Halt::kSoon;
+  };
+  ProcessPool pool(options);
+  Future bad = pool.submit(shell_job("bad", "exit 3"));
+  std::vector<Future> later;
+  for (int i = 0; i < 5; ++i) {
+    later.push_back(
+        pool.submit(shell_job("later", "touch " + dir.path() + "/ran" + std::to_string(i))));
+  }
+  EXPECT_EQ(bad.result(kPatience).status, Status::kFailed);
+  for (auto& f : later) EXPECT_EQ(f.result(kPatience).status, Status::kCancelled);
+  EXPECT_EQ(pool.halted(), Halt::kSoon);
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_FALSE(std::filesystem::exists(dir.path() + "/ran" + std::to_string(i))) << i;
+  }
+}
+
+TEST(ProcessPoolTest, HaltHookNowStopsTheRunningJobs) {
+  TempDir dir;
+  PoolOptions options = pool_options(2);
+  options.halt_when = [](const Future& f) {
+    return f.result().status == Status::kOk ? Halt::kNo : Halt::kNow;
+  };
+  ProcessPool pool(options);
+  std::string started = dir.path() + "/started";
+  Future slow = pool.submit(shell_job("slow", "echo x > " + started + "; sleep 30"));
+  ASSERT_TRUE(wait_for_file(started));
+  Future bad = pool.submit(shell_job("bad", "exit 3"));
+  EXPECT_EQ(bad.result(kPatience).status, Status::kFailed);
+  EXPECT_EQ(slow.result(kPatience).status, Status::kCancelled);
+  EXPECT_EQ(pool.halted(), Halt::kNow);
+}
+
+// The coordinator's backstop: a worker that is stopped (SIGSTOP, a frozen cgroup, a debugger)
+// cannot report the timeout, so past timeout + stop sequence + grace the pool ends the job and
+// the worker itself.
+TEST(ProcessPoolTest, StoppedWorkerCannotHoldATimedOutJob) {
+  TempDir dir;
+  PoolOptions options = pool_options(1);
+  options.backstop_grace = Millis(300);
+  options.stop = {{SIGTERM, Millis(200)}, {SIGKILL, Millis(0)}};
+  ProcessPool pool(options);
+  std::string worker_pid = dir.path() + "/worker";
+  Job j = shell_job("frozen", "echo $PPID > " + worker_pid + ".tmp && mv " + worker_pid + ".tmp " +
+                                  worker_pid + "; sleep 30");
+  j.timeout = Millis(300);
+  Future f = pool.submit(std::move(j));
+  ASSERT_TRUE(wait_for_file(worker_pid));
+  pid_t worker = read_pid(worker_pid);
+  ASSERT_GT(worker, 0);
+  ASSERT_EQ(::kill(worker, SIGSTOP), 0);
+  const Result& r = f.result(kPatience);  // throws TimeoutError if the batch were held
+  EXPECT_EQ(r.status, Status::kTimeout) << r.error;
+  EXPECT_TRUE(eventually([&] { return procpool::testing::process_gone(worker); }))
+      << "the stopped worker was left: " << proc_stat(worker);
+  // The pool replaces the worker and goes on.
+  EXPECT_EQ(pool.submit(shell_job("after", "echo ok")).result(kPatience).status, Status::kOk);
+}
