@@ -17,7 +17,7 @@
 namespace procpool {
 
 // Bumped on any incompatible change; both sides name both versions on a mismatch.
-inline constexpr int kProtocolVersion = 2;
+inline constexpr int kProtocolVersion = 3;
 // A length above this is a corrupt or hostile stream, never an allocation.
 inline constexpr uint32_t kMaxFrameBytes = 16u << 20;
 

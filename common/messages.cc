@@ -42,8 +42,8 @@ void optional_field(const json& frame, const char* key, std::optional<T>& out) {
 }
 
 EndHow parse_end_how(const std::string& name) {
-  for (EndHow how :
-       {EndHow::kExited, EndHow::kSignaled, EndHow::kTimeout, EndHow::kKilled, EndHow::kError}) {
+  for (EndHow how : {EndHow::kExited, EndHow::kSignaled, EndHow::kTimeout, EndHow::kKilled,
+                     EndHow::kError, EndHow::kRefused}) {
     if (name == end_how_name(how)) return how;
   }
   throw ProtocolError("unknown end kind '" + name + "'");
@@ -128,6 +128,8 @@ const char* end_how_name(EndHow how) {
       return "killed";
     case EndHow::kError:
       return "error";
+    case EndHow::kRefused:
+      return "refused";
   }
   return "error";
 }

@@ -60,7 +60,9 @@ struct Started {
 };
 
 // How an attempt ended, as the worker reports it.
-enum class EndHow { kExited, kSignaled, kTimeout, kKilled, kError };
+// kRefused: the system would not make a process for it just now (a process limit reached): it
+// never ran, and the coordinator, which sees every worker, decides when to try it again.
+enum class EndHow { kExited, kSignaled, kTimeout, kKilled, kError, kRefused };
 const char* end_how_name(EndHow how);
 
 struct Ended {

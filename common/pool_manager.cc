@@ -35,6 +35,13 @@ constexpr size_t kFdsReserved = 16;
 // After the process limit refused a worker, the first and the longest pause before trying again.
 constexpr Millis kSpawnFirstPause{50};
 constexpr Millis kSpawnLastPause{1000};
+// A job the process limit keeps from starting: how long the pool goes on trying while no job
+// anywhere gets a process, and each worker's pause between its tries.
+constexpr Millis kJobsRefusedFor{5000};
+constexpr Millis kJobFirstPause{10};
+constexpr Millis kJobLastPause{500};
+// How long every job is refused, with no job running anywhere, before a worker makes room.
+constexpr Millis kShrinkAfter{1000};
 
 std::string describe_wait_status(int status) {
   if (WIFSIGNALED(status)) return "was killed by " + signal_name(WTERMSIG(status));
@@ -125,6 +132,9 @@ struct PoolManager::Worker {
   Status backstop_status = Status::kTimeout;  // ... reporting it so
   std::string backstop_why;                   // ... for this reason
   std::vector<pid_t> job_groups;              // process groups of its jobs that we killed, to reap
+  // The process limit refused its last job: it gets no other before then.
+  std::optional<Clock::time_point> refused_until;
+  Millis refused_pause{0};  // the pause after its next refusal
 };
 
 struct PoolManager::Exiting {
@@ -220,7 +230,7 @@ void PoolManager::grow_workers() {
   auto idle = static_cast<size_t>(std::count_if(
       workers_.begin(), workers_.end(), [](const auto& w) { return !w->current && !w->retiring; }));
   while (pending_.size() > idle) {
-    size_t limit = std::min(static_cast<size_t>(live_slots()), fd_capacity_);
+    size_t limit = std::min({static_cast<size_t>(live_slots()), fd_capacity_, proc_capacity_});
     if (workers_.size() >= limit) {
       if (limit == fd_capacity_ && fd_capacity_ < static_cast<size_t>(live_slots()) &&
           !told_fd_capacity_) {
@@ -254,6 +264,7 @@ void PoolManager::dispatch() {
     // worker is up, not when it was sent, so the spacing is counted from its hello.
     bool first_with_start = !w->remote && delay.count() == 0;
     if ((!w->hello && !first_with_start) || w->current || w->retiring || !w->proc->to()) continue;
+    if (w->refused_until && now < *w->refused_until) continue;
     if (delay.count() && now < last_start_ + delay) break;
     while (!pending_.empty()) {
       Entry e = std::move(pending_.front());
@@ -356,6 +367,7 @@ int PoolManager::poll_timeout() const {
     if (!w->hello) consider(w->started + options_.start_timeout);
     if (w->current && !w->acknowledged && w->hello) consider(w->sent_at + options_.start_timeout);
     if (w->current) consider(w->backstop);
+    if (!pending_.empty() && !w->current) consider(w->refused_until);
     consider(w->retire_by);
   }
   if (options_.start_delay.count() && !pending_.empty()) {
@@ -587,6 +599,9 @@ void PoolManager::handle_message(Worker& w, std::string_view body) {
     }
     w.job_pid = start->pid;
     w.acknowledged = true;
+    jobs_refused_since_.reset();
+    w.refused_until.reset();
+    w.refused_pause = Millis(0);
   } else {
     const Hello& hello = std::get<Hello>(message);
     w.remote_pid = hello.pid;
@@ -630,6 +645,10 @@ void PoolManager::finish_attempt(Worker& w, const Ended& end) {
   w.current.reset();
   w.backstop.reset();
   w.job_pid = -1;
+  if (end.how == EndHow::kRefused) {
+    hand_back_refused(w, std::move(e), end.err);
+    return;
+  }
   ++w.tasks_done;
 
   Result r;
@@ -660,6 +679,7 @@ void PoolManager::finish_attempt(Worker& w, const Ended& end) {
       r.error = "stopped before it finished";
       break;
     case EndHow::kError:
+    case EndHow::kRefused:  // handed back above
       r.status = Status::kError;
       r.error = end.err.empty() ? std::string("could not start") : end.err;
       break;
@@ -682,6 +702,54 @@ void PoolManager::finish_attempt(Worker& w, const Ended& end) {
     w.retiring = true;  // its stdin is closed once written: it exits and is replaced
     w.retire_by = Clock::now() + options_.backstop_grace;
   }
+}
+
+void PoolManager::hand_back_refused(Worker& w, Entry e, const std::string& why) {
+  auto now = Clock::now();
+  --e.attempts;  // it never ran
+  w.refused_pause = std::clamp(w.refused_pause * 2, kJobFirstPause, kJobLastPause);
+  w.refused_until = now + w.refused_pause;
+  if (!jobs_refused_since_) jobs_refused_since_ = now;
+  Millis refusing = std::chrono::duration_cast<Millis>(now - *jobs_refused_since_);
+  if (w.kill_sent > 0 || terminating_ || cancel_pending_) {
+    Result r;
+    r.status = Status::kCancelled;
+    r.error = "stopped before it started";
+    complete(std::move(e), std::move(r));
+  } else if (refusing < kJobsRefusedFor) {
+    // Its place is kept: the next worker the limit lets start a process takes it.
+    if (refusing.count() == 0) log::debug("job {}: {}; trying again", e.future.job().id, why);
+    pending_.push_front(std::move(e));
+    make_room_for_jobs(w, refusing);
+  } else {
+    // Once no job has started anywhere for that long, each refused job ends at its first
+    // refusal: a limit that stays reached costs the batch the wait once, not once a job.
+    Result r;
+    r.status = Status::kError;
+    r.error = fmt::format("{}; no new process could be made for {}", why,
+                          format_duration(refusing / 100 * 100));
+    r.worker_pid = w.remote_pid;
+    r.host = w.host;
+    complete(std::move(e), std::move(r));
+    w.refused_until.reset();  // the next job gets its one try at once: it ends, or it starts
+  }
+}
+
+void PoolManager::make_room_for_jobs(Worker& w, Millis refusing) {
+  // When no job runs anywhere, nothing will free a process but a worker: the workers took the
+  // room their jobs need (-j2 under ulimit -u 4, the coordinator's two threads counting too).
+  // One leaves, and the pool stays that much smaller, as with too few descriptors.
+  if (w.remote || refusing < kShrinkAfter || workers_.size() < 2) return;
+  bool any_running = std::any_of(workers_.begin(), workers_.end(),
+                                 [](const auto& other) { return other->current.has_value(); });
+  if (any_running) return;
+  proc_capacity_ = workers_.size() - 1;
+  w.retiring = true;  // its stdin is closed once written: it exits, and is not replaced
+  w.retire_by = Clock::now() + options_.backstop_grace;
+  log::warn(
+      "the limit on processes leaves no room for the jobs of {} workers: running {} jobs at a "
+      "time instead of {}; raise ulimit -u (or the cgroup's pids.max) to run more",
+      workers_.size(), proc_capacity_, live_slots());
 }
 
 void PoolManager::kill_job_processes(Worker& w) {

@@ -76,6 +76,10 @@ class PoolManager {
   void handle_message(Worker& w, std::string_view body);
   void handle_output(Worker& w, const OutputPiece& piece);
   void finish_attempt(Worker& w, const struct Ended& end);
+  // A worker could not get a process for its job: back to the front of the queue, or `error`
+  // once no job anywhere has started for kJobsRefusedFor.
+  void hand_back_refused(Worker& w, Entry e, const std::string& why);
+  void make_room_for_jobs(Worker& w, Millis refusing);
   // Takes worker `index` out of the loop: `why` it went ("" when its exit status says it).
   void lose_worker(size_t index, const std::string& why);
   // What happens to a lost worker's slot and job, once it is reaped (or will never be).
@@ -128,6 +132,12 @@ class PoolManager {
   Millis spawn_pause_{0};
   std::optional<Clock::time_point> no_worker_since_;  // refused with no worker running at all
   bool told_spawn_refused_ = false;
+  // Jobs the process limit kept from starting: since when no job of any worker has started
+  // while some were refused. Judged for the whole pool, since the limit is shared by all.
+  std::optional<Clock::time_point> jobs_refused_since_;
+  // Workers whose jobs fit under the process limit, once the workers themselves were found to
+  // take all the room (every worker idle, every job refused): the pool shrinks to it.
+  size_t proc_capacity_ = SIZE_MAX;
 };
 
 }  // namespace procpool

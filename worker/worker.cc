@@ -32,9 +32,6 @@ constexpr Millis kPipeGrace{200};
 // A job the system cannot make a process for (the process limit, a cgroup's pids.max) is tried
 // again after a pause that doubles from the first to the last, for this long in all, before it
 // is reported as an error: other jobs ending free their processes.
-constexpr Millis kSpawnFirstPause{10};
-constexpr Millis kSpawnLastPause{500};
-constexpr Millis kSpawnRetryFor{5000};
 // Stop reading jobs' pipes while this much is queued for the coordinator: the job then blocks
 // on its own write, so a slow reader never makes the worker's memory grow.
 constexpr size_t kHighWater = 4u << 20;
@@ -74,16 +71,11 @@ class Worker {
 
  private:
   void handle_frame(std::string_view body);
-  // Starts the first queued task, unless it waits to be tried again after the system refused it
-  // a process.
+  // Starts the first queued task.
   void start_next();
-  void report_spawn_failure(const Running& r, const std::string& why);
+  void report_spawn_failure(const Running& r, const std::string& why, EndHow how = EndHow::kError);
   // Forgets every queued task (the coordinator is gone or told us to go).
-  void drop_queue() {
-    queue_.clear();
-    spawn_retry_at_.reset();
-    spawn_first_refused_.reset();
-  }
+  void drop_queue() { queue_.clear(); }
   // Reads once from a job pipe and forwards what came; returns the bytes read (0 at EOF/EAGAIN).
   ssize_t read_job_pipe(Fd& fd, Stream s);
   void reap();
@@ -99,18 +91,14 @@ class Worker {
   }
   std::optional<Clock::time_point> next_timer() const;
 
-  Fd sigfd_;                // SIGCHLD, SIGTERM, SIGHUP, SIGINT as readable events
-  FrameReader reader_;      // frames from the coordinator
-  WriteBuffer wbuf_;        // frames to the coordinator
-  std::deque<Task> queue_;  // tasks received and not yet started
-  // The first of them could not get a process: tried again at `spawn_retry_at`.
-  std::optional<Clock::time_point> spawn_retry_at_;
-  std::optional<Clock::time_point> spawn_first_refused_;  // when it was first refused
-  Millis spawn_pause_{0};                                 // the pause before the next try
-  std::optional<Running> job_;                            // the job running now
-  bool input_closed_ = false;  // the coordinator closed our stdin (or is gone)
-  int slot_ = 0;               // our slot as last told, exported as PROCPOOL_SLOT
-  std::string default_cwd_;    // where jobs without a cwd run ("": where we were started)
+  Fd sigfd_;                    // SIGCHLD, SIGTERM, SIGHUP, SIGINT as readable events
+  FrameReader reader_;          // frames from the coordinator
+  WriteBuffer wbuf_;            // frames to the coordinator
+  std::deque<Task> queue_;      // tasks received and not yet started
+  std::optional<Running> job_;  // the job running now
+  bool input_closed_ = false;   // the coordinator closed our stdin (or is gone)
+  int slot_ = 0;                // our slot as last told, exported as PROCPOOL_SLOT
+  std::string default_cwd_;     // where jobs without a cwd run ("": where we were started)
 };
 
 void Worker::handle_frame(std::string_view body) {
@@ -137,7 +125,6 @@ void Worker::handle_frame(std::string_view body) {
   }
   for (auto it = queue_.begin(); it != queue_.end(); ++it) {
     if (it->id == kill.id) {
-      if (it == queue_.begin()) spawn_retry_at_.reset();
       queue_.erase(it);
       Ended end;
       end.id = kill.id;
@@ -150,8 +137,6 @@ void Worker::handle_frame(std::string_view body) {
 
 void Worker::start_next() {
   auto now = Clock::now();
-  if (spawn_retry_at_ && now < *spawn_retry_at_) return;
-  spawn_retry_at_.reset();
   Running r;
   r.task = std::move(queue_.front());
   queue_.pop_front();
@@ -164,25 +149,9 @@ void Worker::start_next() {
     r.err = std::move(s.err);
   } catch (const SpawnError& e) {
     if (e.transient()) {
-      // Counted from the first refusal since a process was last made, so a limit that stays
-      // reached costs the first job the whole wait and each job after it one try.
-      if (!spawn_first_refused_) {
-        spawn_first_refused_ = now;
-        spawn_pause_ = kSpawnFirstPause;
-      }
-      if (now - *spawn_first_refused_ < kSpawnRetryFor) {
-        // Back to the front of the queue: it keeps its place, and a kill frame still finds it.
-        if (spawn_pause_ == kSpawnFirstPause) {
-          log::debug("job {}: {}; trying again", r.task.id, e.what());
-        }
-        queue_.push_front(std::move(r.task));
-        spawn_retry_at_ = now + spawn_pause_;
-        spawn_pause_ = std::min(spawn_pause_ * 2, kSpawnLastPause);
-        return;
-      }
-      auto refusing = std::chrono::duration_cast<Millis>(now - *spawn_first_refused_);
-      report_spawn_failure(r, std::string(e.what()) + "; new processes have been refused for " +
-                                  format_duration(refusing / 100 * 100));
+      // Handed back: another worker may get a process first, and only the coordinator sees
+      // whether any does (a limit shared by all of them is not this worker's to judge).
+      report_spawn_failure(r, e.what(), EndHow::kRefused);
       return;
     }
     report_spawn_failure(r, e.what());
@@ -192,16 +161,15 @@ void Worker::start_next() {
     report_spawn_failure(r, std::string("cannot start it: ") + e.what());
     return;
   }
-  spawn_first_refused_.reset();
   if (r.task.timeout) r.deadline = r.started + *r.task.timeout;
   send(Started{r.task.id, r.pid});
   job_ = std::move(r);
 }
 
-void Worker::report_spawn_failure(const Running& r, const std::string& why) {
+void Worker::report_spawn_failure(const Running& r, const std::string& why, EndHow how) {
   Ended end;
   end.id = r.task.id;
-  end.how = EndHow::kError;
+  end.how = how;
   end.err = why;
   end.t0 = r.started_wall;
   end.t1 = wall_us();
@@ -273,7 +241,7 @@ void Worker::take_stop_step() {
 
 std::optional<Clock::time_point> Worker::next_timer() const {
   std::optional<Clock::time_point> t;
-  if (!job_) return queue_.empty() ? std::nullopt : spawn_retry_at_;
+  if (!job_) return std::nullopt;
   // While the coordinator lags, the pipe grace waits for it (poll wakes on POLLOUT instead).
   auto give_up = wbuf_.pending() < kHighWater ? job_->pipes_give_up : std::nullopt;
   for (const auto& c :
