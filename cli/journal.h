@@ -41,7 +41,7 @@ class JournalRecorder : public Recorder {
   std::string path_;  // for messages
   Fd fd_;             // opened O_APPEND
   // Identity -> whether its latest record was ok, as read at the start; never changed after,
-  // so the batch's feeder thread can read it while the main thread appends.
+  // so the history can be read while the journal is appended to.
   std::shared_ptr<const std::unordered_map<uint64_t, bool>> history_;
 };
 
