@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <csignal>

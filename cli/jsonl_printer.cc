@@ -49,10 +49,8 @@ bool JsonlPrinter::job(const Future& f) {
   return ok && write_all(STDOUT_FILENO, "}\n");
 }
 
-bool JsonlPrinter::summary(const Summary& s) {
-  JsonObject rec;
-  rec.add("type", "summary")
-      .add("total", s.total())
+JsonObject& add_summary_counts(JsonObject& rec, const Summary& s) {
+  return rec.add("total", s.total())
       .add("ok", s.ok)
       .add("failed", s.failed)
       .add("timeout", s.timeout)
@@ -63,7 +61,12 @@ bool JsonlPrinter::summary(const Summary& s) {
       .add("flaky", s.flaky)
       .add("resumed", s.resumed)
       .add("duration", s.wall_s);
-  return write_all(STDOUT_FILENO, rec.text() + "\n");
+}
+
+bool JsonlPrinter::summary(const Summary& s) {
+  JsonObject rec;
+  rec.add("type", "summary");
+  return write_all(STDOUT_FILENO, add_summary_counts(rec, s).text() + "\n");
 }
 
 }  // namespace procpool

@@ -15,5 +15,7 @@ class JsonlPrinter : public Printer {
 
 // The record for one finished job without its output (stdout and stderr are streamed after).
 JsonObject job_record(const Job& job, const Result& r);
+// The summary's counts and wall time, added to `rec` (the summary line, the trace's otherData).
+JsonObject& add_summary_counts(JsonObject& rec, const Summary& s);
 
 }  // namespace procpool

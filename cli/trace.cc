@@ -2,9 +2,12 @@
 
 #include <sys/time.h>
 
+#include <algorithm>
+
 #include "common/log.h"
 
 #include "cli/json_writer.h"
+#include "cli/jsonl_printer.h"
 #include "cli/report_file.h"
 
 namespace procpool {
@@ -133,18 +136,8 @@ void TraceRecorder::job(const Future& f) {
 
 void TraceRecorder::finish(const Summary& s) {
   JsonObject other;
-  other.add("batch_start", iso_time(origin_us_))
-      .add("batch_start_us", origin_us_)
-      .add("total", s.total())
-      .add("ok", s.ok)
-      .add("failed", s.failed)
-      .add("timeout", s.timeout)
-      .add("crashed", s.crashed)
-      .add("error", s.error)
-      .add("cancelled", s.cancelled)
-      .add("skipped", s.skipped)
-      .add("flaky", s.flaky)
-      .add("duration", s.wall_s);
+  other.add("batch_start", iso_time(origin_us_)).add("batch_start_us", origin_us_);
+  add_summary_counts(other, s);
   write("\n],\"otherData\":" + other.text() + "}\n");
   file_.reset();
 }

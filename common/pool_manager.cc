@@ -367,7 +367,12 @@ int PoolManager::poll_timeout() const {
     if (!w->hello) consider(w->started + options_.start_timeout);
     if (w->current && !w->acknowledged && w->hello) consider(w->sent_at + options_.start_timeout);
     if (w->current) consider(w->backstop);
-    if (!pending_.empty() && !w->current) consider(w->refused_until);
+    // Only while still ahead: a pause that is over is no reason to wake (a 0 ms timeout would
+    // spin while the worker waits for --delay, or retires).
+    if (!pending_.empty() && !w->current && !w->retiring && w->refused_until &&
+        *w->refused_until > Clock::now()) {
+      consider(w->refused_until);
+    }
     consider(w->retire_by);
   }
   if (options_.start_delay.count() && !pending_.empty()) {
@@ -646,7 +651,7 @@ void PoolManager::finish_attempt(Worker& w, const Ended& end) {
   w.backstop.reset();
   w.job_pid = -1;
   if (end.how == EndHow::kRefused) {
-    hand_back_refused(w, std::move(e), end.err);
+    hand_back_refused(w, std::move(e), end);
     return;
   }
   ++w.tasks_done;
@@ -704,14 +709,18 @@ void PoolManager::finish_attempt(Worker& w, const Ended& end) {
   }
 }
 
-void PoolManager::hand_back_refused(Worker& w, Entry e, const std::string& why) {
+void PoolManager::hand_back_refused(Worker& w, Entry e, const Ended& end) {
   auto now = Clock::now();
-  --e.attempts;  // it never ran
+  const std::string& why = end.err;
   w.refused_pause = std::clamp(w.refused_pause * 2, kJobFirstPause, kJobLastPause);
   w.refused_until = now + w.refused_pause;
-  if (!jobs_refused_since_) jobs_refused_since_ = now;
+  // A window is refusals in a row: one long after the last (the limit was lifted meanwhile,
+  // the jobs since were quick) starts a new one.
+  if (!jobs_refused_since_ || now - last_refused_at_ > kJobsRefusedFor) jobs_refused_since_ = now;
+  last_refused_at_ = now;
   Millis refusing = std::chrono::duration_cast<Millis>(now - *jobs_refused_since_);
   if (w.kill_sent > 0 || terminating_ || cancel_pending_) {
+    --e.attempts;  // it never ran
     Result r;
     r.status = Status::kCancelled;
     r.error = "stopped before it started";
@@ -719,13 +728,17 @@ void PoolManager::hand_back_refused(Worker& w, Entry e, const std::string& why) 
   } else if (refusing < kJobsRefusedFor) {
     // Its place is kept: the next worker the limit lets start a process takes it.
     if (refusing.count() == 0) log::debug("job {}: {}; trying again", e.future.job().id, why);
+    --e.attempts;  // it never ran: its next try is not a retry
     pending_.push_front(std::move(e));
     make_room_for_jobs(w, refusing);
   } else {
     // Once no job has started anywhere for that long, each refused job ends at its first
-    // refusal: a limit that stays reached costs the batch the wait once, not once a job.
+    // refusal: a limit that stays reached costs the batch the wait once, not once a job. Like
+    // any job that could not start, it counts one attempt and keeps the worker's times.
     Result r;
     r.status = Status::kError;
+    r.started_us = end.t0;
+    r.ended_us = end.t1;
     r.error = fmt::format("{}; no new process could be made for {}", why,
                           format_duration(refusing / 100 * 100));
     r.worker_pid = w.remote_pid;
@@ -739,17 +752,30 @@ void PoolManager::make_room_for_jobs(Worker& w, Millis refusing) {
   // When no job runs anywhere, nothing will free a process but a worker: the workers took the
   // room their jobs need (-j2 under ulimit -u 4, the coordinator's two threads counting too).
   // One leaves, and the pool stays that much smaller, as with too few descriptors.
-  if (w.remote || refusing < kShrinkAfter || workers_.size() < 2) return;
-  bool any_running = std::any_of(workers_.begin(), workers_.end(),
-                                 [](const auto& other) { return other->current.has_value(); });
-  if (any_running) return;
-  proc_capacity_ = workers_.size() - 1;
+  // Until one that left is gone (reaped) and a second has passed, no other leaves: its process
+  // may be what the next try needs.
+  auto now = Clock::now();
+  if (w.remote || refusing < kShrinkAfter || now - last_shrink_ < kShrinkAfter) return;
+  size_t staying = 0;
+  for (const auto& other : workers_) {
+    if (other->current) return;  // a job runs: its end frees a process
+    if (other->retiring) return;
+    ++staying;
+  }
+  if (staying < 2) return;
+  last_shrink_ = now;
+  proc_capacity_ = staying - 1;
   w.retiring = true;  // its stdin is closed once written: it exits, and is not replaced
-  w.retire_by = Clock::now() + options_.backstop_grace;
-  log::warn(
-      "the limit on processes leaves no room for the jobs of {} workers: running {} jobs at a "
-      "time instead of {}; raise ulimit -u (or the cgroup's pids.max) to run more",
-      workers_.size(), proc_capacity_, live_slots());
+  w.retire_by = now + options_.backstop_grace;
+  if (!told_proc_capacity_) {
+    told_proc_capacity_ = true;
+    log::warn(
+        "the limit on processes leaves no room for the jobs of {} workers: running {} jobs at a "
+        "time instead of {}; raise ulimit -u (or the cgroup's pids.max) to run more",
+        staying, proc_capacity_, live_slots());
+  } else {
+    log::debug("the limit on processes: down to {} workers", proc_capacity_);
+  }
 }
 
 void PoolManager::kill_job_processes(Worker& w) {

@@ -78,7 +78,7 @@ class PoolManager {
   void finish_attempt(Worker& w, const struct Ended& end);
   // A worker could not get a process for its job: back to the front of the queue, or `error`
   // once no job anywhere has started for kJobsRefusedFor.
-  void hand_back_refused(Worker& w, Entry e, const std::string& why);
+  void hand_back_refused(Worker& w, Entry e, const struct Ended& end);
   void make_room_for_jobs(Worker& w, Millis refusing);
   // Takes worker `index` out of the loop: `why` it went ("" when its exit status says it).
   void lose_worker(size_t index, const std::string& why);
@@ -138,6 +138,9 @@ class PoolManager {
   // Workers whose jobs fit under the process limit, once the workers themselves were found to
   // take all the room (every worker idle, every job refused): the pool shrinks to it.
   size_t proc_capacity_ = SIZE_MAX;
+  bool told_proc_capacity_ = false;
+  Clock::time_point last_refused_at_{};  // the latest refusal
+  Clock::time_point last_shrink_{};      // when a worker last left to make room
 };
 
 }  // namespace procpool

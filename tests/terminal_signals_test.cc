@@ -29,6 +29,7 @@
 
 #include "tests/support/background.h"
 #include "tests/support/e2e.h"
+#include "tests/support/job_dir_test.h"
 #include "tests/support/process_checks.h"
 #include "tests/support/pty.h"
 
@@ -114,19 +115,8 @@ std::string threads_not_blocking(pid_t pid) {
   return bad;
 }
 
-class TerminalSignals : public ::testing::Test {
+class TerminalSignals : public JobDirTest {
  protected:
-  std::string path(const std::string& name) const { return dir_.path() + "/" + name; }
-
-  std::string job_file(const json& jobs) const { return dir_.write("jobs.json", jobs.dump()); }
-
-  // A shell job body that writes its pid to `pidfile` (atomically), then runs `then`.
-  std::string pid_then(const std::string& pidfile,
-                       const std::string& then = "exec sleep 1000") const {
-    std::string p = path(pidfile);
-    return "echo $$ > " + p + ".tmp && mv " + p + ".tmp " + p + "; " + then;
-  }
-
   // A job body that runs until the test creates the file "go", then prints "finished".
   std::string gated(const std::string& pidfile) const {
     return pid_then(pidfile,
@@ -243,7 +233,6 @@ class TerminalSignals : public ::testing::Test {
     return r;
   }
 
-  TempDir dir_;
   ScopedSubreaper reaper_;
   std::vector<pid_t> pids_to_check_;  // every pid a job wrote down
 };

@@ -28,6 +28,8 @@
 
 #include "tests/support/background.h"
 #include "tests/support/e2e.h"
+#include "tests/support/job_dir_test.h"
+#include "tests/support/jsonl_report.h"
 #include "tests/support/process_checks.h"
 
 namespace procpool::testing {
@@ -39,24 +41,6 @@ using namespace std::chrono_literals;
 // Upper bound for runs whose jobs would otherwise sleep for 1000 s: proves "did not hang", with
 // room for a loaded 2-core machine. Not a performance assertion.
 constexpr auto kNoHang = 20s;
-
-// A job record and the summary, from procpool's --format jsonl output.
-struct Report {
-  std::map<std::string, json> jobs;  // by job name
-  json summary;                      // the {"type":"summary"} record
-};
-
-Report parse_report(const std::string& out) {
-  Report r;
-  for (const json& rec : parse_json_lines(out)) {
-    if (rec.value("type", "") == "summary") {
-      r.summary = rec;
-    } else {
-      r.jobs[rec.at("name").get<std::string>()] = rec;
-    }
-  }
-  return r;
-}
 
 // True while `pid` runs; a zombie counts as not alive (it runs no code and holds no pipe).
 bool alive(pid_t pid) {
@@ -73,22 +57,8 @@ std::vector<pid_t> read_pids(const std::string& path) {
   return pids;
 }
 
-class TortureTest : public ::testing::Test {
+class TortureTest : public JobDirTest {
  protected:
-  // Path of `name` inside the test's temporary directory.
-  std::string path(const std::string& name) const { return dir_.path() + "/" + name; }
-
-  // Writes `jobs` as the job file; returns its path.
-  std::string job_file(const json& jobs) const { return dir_.write("jobs.json", jobs.dump()); }
-
-  // A shell job body that writes its own pid to `pidfile` (atomically, via rename), then runs
-  // `then` (by default: sleeps for good, as the same process).
-  std::string pid_then(const std::string& pidfile,
-                       const std::string& then = "exec sleep 1000") const {
-    std::string p = path(pidfile);
-    return "echo $$ > " + p + ".tmp && mv " + p + ".tmp " + p + "; " + then;
-  }
-
   // Waits for a pid file a job writes when it is running; fails the test when it never comes.
   std::vector<pid_t> wait_for_pids(const std::string& pidfile) {
     std::string p = path(pidfile);
@@ -126,7 +96,6 @@ class TortureTest : public ::testing::Test {
 
   void TearDown() override { expect_nothing_left(); }
 
-  TempDir dir_;
   ScopedSubreaper reaper_;
   std::vector<pid_t> pids_to_check_;  // every pid a job wrote down
 };

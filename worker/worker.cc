@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <deque>
@@ -29,9 +30,6 @@ namespace {
 // After a job's main process exits, how long a background child may keep its pipes open
 // before we stop waiting for more output (and kill the group).
 constexpr Millis kPipeGrace{200};
-// A job the system cannot make a process for (the process limit, a cgroup's pids.max) is tried
-// again after a pause that doubles from the first to the last, for this long in all, before it
-// is reported as an error: other jobs ending free their processes.
 // Stop reading jobs' pipes while this much is queued for the coordinator: the job then blocks
 // on its own write, so a slow reader never makes the worker's memory grow.
 constexpr size_t kHighWater = 4u << 20;
