@@ -600,6 +600,26 @@ class FaultsProcessLimit : public FaultsTest {
     return argv;
   }
 
+  // `n` jobs of `sleep SECONDS`, named j0, j1, ...
+  static json sleep_jobs(int n, const char* seconds) {
+    json jobs = json::array();
+    for (int i = 0; i < n; ++i) {
+      jobs.push_back({{"name", "j" + std::to_string(i)}, {"cmd", {"sleep", seconds}}});
+    }
+    return jobs;
+  }
+
+  // Runs `jobs` at `-j` as the spare `uid` under `--nproc`, in JSON lines, and checks the rules
+  // every fault keeps.
+  std::pair<BackgroundResult, Report> run_limited(uid_t uid, int nproc, const char* j,
+                                                  const json& jobs) {
+    Background bg(limited(uid, nproc, {"run", j, "--format", "jsonl", job_file(jobs)}));
+    auto r = bg.wait(kNoHang);
+    Report rep = parse_report(r.out);
+    expect_sane_end(r, rep, jobs.size());
+    return {r, rep};
+  }
+
   // The uid must be unused, or its processes would eat into the limit.
   bool uid_is_free(uid_t uid) { return processes_of_uid(uid).empty(); }
 
@@ -617,15 +637,7 @@ TEST_F(FaultsProcessLimit, TransientRefusalIsRetriedUntilEveryJobRan) {
   constexpr uid_t kUid = 64011;
   if (!uid_is_free(kUid)) GTEST_SKIP() << "uid " << kUid << " already has processes";
   constexpr int kJobs = 8;
-  json jobs = json::array();
-  for (int i = 0; i < kJobs; ++i) {
-    jobs.push_back({{"name", "j" + std::to_string(i)}, {"cmd", {"sleep", "0.3"}}});
-  }
-  std::string file = job_file(jobs);
-  Background bg(limited(kUid, 5, {"run", "-j2", "--format", "jsonl", file}));
-  auto r = bg.wait(kNoHang);
-  Report rep = parse_report(r.out);
-  expect_sane_end(r, rep, kJobs);
+  auto [r, rep] = run_limited(kUid, 5, "-j2", sleep_jobs(kJobs, "0.3"));
 
   EXPECT_EQ(r.exit_status, 0) << r.err;
   for (const auto& [name, job] : rep.jobs) {
@@ -646,15 +658,7 @@ TEST_F(FaultsProcessLimit, RefusalWindowIsNotExhaustedWhileOtherJobsStart) {
   constexpr uid_t kUid = 64014;
   if (!uid_is_free(kUid)) GTEST_SKIP() << "uid " << kUid << " already has processes";
   constexpr int kJobs = 24;  // 24 x 0.3 s one at a time: well past the 5 s window
-  json jobs = json::array();
-  for (int i = 0; i < kJobs; ++i) {
-    jobs.push_back({{"name", "j" + std::to_string(i)}, {"cmd", {"sleep", "0.3"}}});
-  }
-  std::string file = job_file(jobs);
-  Background bg(limited(kUid, 5, {"run", "-j2", "--format", "jsonl", file}));
-  auto r = bg.wait(kNoHang);
-  Report rep = parse_report(r.out);
-  expect_sane_end(r, rep, kJobs);
+  auto [r, rep] = run_limited(kUid, 5, "-j2", sleep_jobs(kJobs, "0.3"));
 
   EXPECT_EQ(r.exit_status, 0) << r.err;
   for (const auto& [name, job] : rep.jobs) {
@@ -671,15 +675,7 @@ TEST_F(FaultsProcessLimit, WorkersThatTakeTheJobsRoomShrinkThePool) {
   constexpr uid_t kUid = 64015;
   if (!uid_is_free(kUid)) GTEST_SKIP() << "uid " << kUid << " already has processes";
   constexpr int kJobs = 6;
-  json jobs = json::array();
-  for (int i = 0; i < kJobs; ++i) {
-    jobs.push_back({{"name", "j" + std::to_string(i)}, {"cmd", {"sleep", "0.1"}}});
-  }
-  std::string file = job_file(jobs);
-  Background bg(limited(kUid, 4, {"run", "-j2", "--format", "jsonl", file}));
-  auto r = bg.wait(kNoHang);
-  Report rep = parse_report(r.out);
-  expect_sane_end(r, rep, kJobs);
+  auto [r, rep] = run_limited(kUid, 4, "-j2", sleep_jobs(kJobs, "0.1"));
 
   EXPECT_EQ(r.exit_status, 0) << r.err;
   EXPECT_EQ(rep.summary["ok"], kJobs) << rep.summary.dump();
