@@ -10,27 +10,13 @@
 #include <thread>
 #include <vector>
 
+#include "tests/support/futures.h"
+
 namespace procpool {
 namespace {
 
-Future make_future(const std::string& name) {
-  Job job;
-  job.name = name;
-  job.shell = "true";
-  return Future(std::move(job));
-}
-
-Result result_with(Status status) {
-  Result r;
-  r.status = status;
-  r.exit_code = status == Status::kOk ? 0 : 1;
-  return r;
-}
-
-void finish(Future f, Status status = Status::kOk) {
-  f.set_running_or_notify_cancel();
-  f.set_result(result_with(status));
-}
+using testing::finish;
+using testing::make_future;
 
 std::vector<std::string> names(const std::vector<Future>& fs) {
   std::vector<std::string> out;

@@ -19,24 +19,13 @@
 #include "common/fd.h"
 #include "common/pool.h"
 #include "tests/support/e2e.h"
+#include "tests/support/futures.h"
 
 using namespace procpool;
+using procpool::testing::finish;
+using procpool::testing::make_future;
 
 namespace {
-
-Future pending(const std::string& name) {
-  Job job;
-  job.name = name;
-  job.shell = "true";
-  return Future(std::move(job));
-}
-
-void finish(Future f, Status status = Status::kOk) {
-  f.set_running_or_notify_cancel();
-  Result r;
-  r.status = status;
-  f.set_result(std::move(r));
-}
 
 // Whether `fd` is readable right now (poll with no wait).
 bool readable(int fd) {
@@ -48,7 +37,7 @@ bool readable(int fd) {
 
 TEST(CompletionQueue, DescriptorIsReadableExactlyWhileSomethingWaits) {
   CompletionQueue q;
-  Future a = pending("a"), b = pending("b");
+  Future a = make_future("a"), b = make_future("b");
   q.add(a);
   q.add(b);
   EXPECT_FALSE(readable(q.fd()));
@@ -68,7 +57,7 @@ TEST(CompletionQueue, DescriptorIsReadableExactlyWhileSomethingWaits) {
 
 TEST(CompletionQueue, PollWakesWhenAnotherThreadCompletesAFuture) {
   CompletionQueue q;
-  Future f = pending("late");
+  Future f = make_future("late");
   q.add(f);
   std::thread producer([f] {
     // Completed only once the main thread is (or is about to be) blocked in poll.
@@ -92,7 +81,7 @@ TEST(CompletionQueue, WorksUnderEpollAsAnEventLoopWouldUseIt) {
   ev.events = EPOLLIN;
   ASSERT_EQ(::epoll_ctl(ep.get(), EPOLL_CTL_ADD, q.fd(), &ev), 0);
   std::vector<Future> fs;
-  for (int i = 0; i < 3; ++i) fs.push_back(pending("f" + std::to_string(i)));
+  for (int i = 0; i < 3; ++i) fs.push_back(make_future("f" + std::to_string(i)));
   for (auto& f : fs) q.add(f);
   std::thread producer([fs] {
     for (auto& f : fs) finish(f);
@@ -111,7 +100,7 @@ TEST(CompletionQueue, WorksUnderEpollAsAnEventLoopWouldUseIt) {
 
 TEST(CompletionQueue, DoneAndCancelledFuturesAreQueuedAtAddAndTwiceWhenAddedTwice) {
   CompletionQueue q;
-  Future done = pending("done"), cancelled = pending("cancelled");
+  Future done = make_future("done"), cancelled = make_future("cancelled");
   finish(done);
   cancelled.cancel();
   q.add(done);
@@ -125,7 +114,7 @@ TEST(CompletionQueue, DoneAndCancelledFuturesAreQueuedAtAddAndTwiceWhenAddedTwic
 
 TEST(CompletionQueue, PopWaitsForAProducerAndTimesOutWithoutOne) {
   CompletionQueue q;
-  Future f = pending("f");
+  Future f = make_future("f");
   q.add(f);
   EXPECT_FALSE(q.pop(Duration(0.01)).has_value());
   std::thread producer([f] {
@@ -140,7 +129,7 @@ TEST(CompletionQueue, PopWaitsForAProducerAndTimesOutWithoutOne) {
 }
 
 TEST(CompletionQueue, DestroyedQueueLeavesNoCallbackOnPendingFutures) {
-  Future f = pending("kept");
+  Future f = make_future("kept");
   {
     CompletionQueue q;
     q.add(f);
@@ -178,7 +167,7 @@ TEST(CompletionQueue, ResultsOfARealPoolArriveThroughPoll) {
 // CPython removes its waiter in a `finally`; so must as_completed and wait, or a long-lived
 // future collects one callback per abandoned wait.
 TEST(AbandonedWaits, LeaveNoCallbacksBehindOverAHundredThousandWaits) {
-  Future f = pending("never finishes here");
+  Future f = make_future("never finishes here");
   for (int i = 0; i < 100'000; ++i) {
     {
       AsCompleted it = as_completed({f}, Duration(0));
@@ -212,14 +201,14 @@ TEST(Deadlines, TimeoutsTooLargeForTheClockMeanForever) {
 TEST(Deadlines, ResultWithAHugeTimeoutWaitsInsteadOfThrowing) {
   for (Duration huge : {Duration(std::numeric_limits<double>::infinity()), Duration(1e10),
                         std::chrono::duration_cast<Duration>(std::chrono::seconds::max())}) {
-    Future f = pending("f");
+    Future f = make_future("f");
     std::thread producer([f] {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
       finish(f);
     });
     EXPECT_NO_THROW(f.result(huge));
     producer.join();
-    Future g = pending("g");
+    Future g = make_future("g");
     std::thread producer2([g] {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
       finish(g);
