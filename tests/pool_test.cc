@@ -423,3 +423,22 @@ TEST(ProcessPoolTest, StoppedWorkerCannotHoldATimedOutJob) {
   // The pool replaces the worker and goes on.
   EXPECT_EQ(pool.submit(shell_job("after", "echo ok")).result(kPatience).status, Status::kOk);
 }
+
+// Whatever escapes the manager's loop (here a callback throwing what is not a std::exception)
+// completes every future, running ones included, saying what failed: nothing waits forever.
+TEST(ProcessPoolTest, AnythingUnexpectedInTheManagerStillCompletesEveryFuture) {
+  PoolOptions options = pool_options(2);
+  options.on_output = [](const Job&, Stream, std::string_view) { throw 42; };
+  ProcessPool pool(options);
+  std::vector<Future> futures;
+  futures.push_back(pool.submit(shell_job("quiet", "sleep 30")));
+  futures.push_back(pool.submit(shell_job("talks", "echo hi; sleep 30")));
+  for (int i = 0; i < 4; ++i) futures.push_back(pool.submit(shell_job("waiting", "sleep 30")));
+  for (auto& f : futures) {
+    const Result& r = f.result(kPatience);  // throws TimeoutError if a future was forgotten
+    EXPECT_EQ(r.status, Status::kError) << f.job().name;
+    EXPECT_NE(r.error.find("the process pool's manager failed"), std::string::npos) << r.error;
+  }
+  ASSERT_TRUE(pool.broken().has_value());
+  EXPECT_THROW(pool.submit(shell_job("late", "true")), std::runtime_error);
+}
