@@ -8,6 +8,7 @@
 #include "cli/exit_status.h"
 #include "cli/run_command.h"
 #include "cli/signals.h"
+#include "common/fd.h"
 #include "common/log.h"
 #include "worker/worker.h"
 
@@ -157,6 +158,9 @@ void add_common_options(CLI::App* cmd, procpool::RunOptions& run) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Started with stdout or stderr closed, the first file procpool opens (a journal, a JUnit
+  // file) would become it, and jobs' output would land in it.
+  if (!procpool::open_missing_standard_descriptors()) return 2;
   // The worker is entered before any CLI parsing: it is started by us, with fixed arguments.
   if (argc >= 2 && std::string(argv[1]) == "worker") {
     procpool::log::setup("procpool worker", procpool::log::Level::kInfo);

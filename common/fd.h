@@ -42,6 +42,10 @@ struct Pipe {
 
 // pipe2(O_CLOEXEC); ends are moved above fd 2 so a later dup2 onto 0/1/2 can never clobber them.
 Pipe make_pipe();
+// Opens /dev/null on each of descriptors 0, 1 and 2 that is closed (cron, daemons, `exec >&-`),
+// so the first file the program opens cannot become its stdout or stderr. Call it first thing
+// in main, before anything opens a file. False when /dev/null cannot be opened.
+bool open_missing_standard_descriptors();
 // Duplicates `fd` to a number >= 3 with O_CLOEXEC, closing the original when it was below 3.
 int move_above_stdio(int fd);
 void set_nonblocking(int fd, bool on = true);
