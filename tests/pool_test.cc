@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <set>
 #include <string>
 #include <vector>
@@ -357,6 +358,11 @@ TEST(ProcessPoolTest, DestructorWaitsForSubmittedJobs) {
   EXPECT_TRUE(procpool::testing::file_exists(done));
 }
 
+// A halt hook that says `halt` at the first job that did not succeed, as --halt WHEN,fail=1.
+std::function<Halt(const Future&)> halt_on_failure(Halt halt) {
+  return [halt](const Future& f) { return f.result().status == Status::kOk ? Halt::kNo : halt; };
+}
+
 }  // namespace
 
 // The halt hook is consulted before the failed job's worker gets another job: with one worker,
@@ -364,9 +370,7 @@ TEST(ProcessPoolTest, DestructorWaitsForSubmittedJobs) {
 TEST(ProcessPoolTest, HaltHookOnTheFirstFailureStartsNothingAfterIt) {
   TempDir dir;
   PoolOptions options = pool_options(1);
-  options.halt_when = [](const Future& f) {
-    return f.result().status == Status::kOk ? Halt::kNo : Halt::kSoon;
-  };
+  options.halt_when = halt_on_failure(Halt::kSoon);
   ProcessPool pool(options);
   Future bad = pool.submit(shell_job("bad", "exit 3"));
   std::vector<Future> later;
@@ -385,9 +389,7 @@ TEST(ProcessPoolTest, HaltHookOnTheFirstFailureStartsNothingAfterIt) {
 TEST(ProcessPoolTest, HaltHookNowStopsTheRunningJobs) {
   TempDir dir;
   PoolOptions options = pool_options(2);
-  options.halt_when = [](const Future& f) {
-    return f.result().status == Status::kOk ? Halt::kNo : Halt::kNow;
-  };
+  options.halt_when = halt_on_failure(Halt::kNow);
   ProcessPool pool(options);
   std::string started = dir.path() + "/started";
   Future slow = pool.submit(shell_job("slow", "echo x > " + started + "; sleep 30"));
