@@ -18,7 +18,6 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -42,6 +41,7 @@
 #include "tests/support/job_dir_test.h"
 #include "tests/support/jsonl_report.h"
 #include "tests/support/process_checks.h"
+#include "tests/support/tmpfs.h"
 
 namespace procpool::testing {
 namespace {
@@ -263,30 +263,6 @@ TEST_F(FaultsDescriptors, NoneLeftForAnyWorkerExitsTwo) {
 }
 
 // ---- a full TMPDIR -----------------------------------------------------------------------------
-
-// A small tmpfs mounted on a directory for the test's lifetime (lazily unmounted at the end, so
-// a failing case never leaves it behind).
-class ScopedTmpfs {
- public:
-  ScopedTmpfs(const std::string& dir, const std::string& size) : dir_(dir) {
-    ::mkdir(dir.c_str(), 0755);
-    mounted_ = ::mount("tmpfs", dir.c_str(), "tmpfs", MS_NOSUID | MS_NODEV,
-                       ("size=" + size + ",mode=0777").c_str()) == 0;
-    if (!mounted_) error_ = std::strerror(errno);
-  }
-  ~ScopedTmpfs() {
-    if (mounted_) ::umount2(dir_.c_str(), MNT_DETACH);
-  }
-  ScopedTmpfs(const ScopedTmpfs&) = delete;
-  ScopedTmpfs& operator=(const ScopedTmpfs&) = delete;
-  bool mounted() const { return mounted_; }
-  const std::string& error() const { return error_; }
-
- private:
-  std::string dir_;
-  bool mounted_ = false;
-  std::string error_;  // why mount(2) failed
-};
 
 class FaultsTmpdir : public FaultsTest {
  protected:
