@@ -212,13 +212,7 @@ void Batch::handle(const Future& f) {
   ++handled_;
   release_dependents(f);
   outcome_.summary.add(f.job(), f.result());
-  for (Recorder* r : recorders_) {
-    try {
-      r->job(f);
-    } catch (const std::exception& e) {
-      log::error("cannot record job '{}': {}", f.job().name, e.what());
-    }
-  }
+  recorders_.job(f);
   if (!settings_.keep_order) {
     report(f);
     return;

@@ -16,6 +16,7 @@
 #include "cli/halt_watch.h"
 #include "cli/line_writer.h"
 #include "cli/progress.h"
+#include "cli/recorders.h"
 #include "cli/report.h"
 #include "cli/signals.h"
 #include "cli/sources.h"
@@ -51,11 +52,11 @@ struct BatchEvents {
 
 class Batch {
  public:
-  Batch(ProcessPool& pool, Printer& printer, std::vector<Recorder*> recorders,
-        BatchSettings settings, BatchEvents events)
+  Batch(ProcessPool& pool, Printer& printer, Recorders& recorders, BatchSettings settings,
+        BatchEvents events)
       : pool_(pool),
         printer_(printer),
-        recorders_(std::move(recorders)),
+        recorders_(recorders),
         settings_(std::move(settings)),
         events_(events) {}
   BatchOutcome run(JobSource& source);
@@ -77,7 +78,7 @@ class Batch {
 
   ProcessPool& pool_;
   Printer& printer_;
-  std::vector<Recorder*> recorders_;  // told of every job as it is handled
+  Recorders& recorders_;  // told of every job as it is handled
   BatchSettings settings_;
   BatchEvents events_;
   BatchOutcome outcome_;

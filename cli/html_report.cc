@@ -170,11 +170,15 @@ HtmlReport::HtmlReport(std::string path, HtmlReportLimits limits)
   regular_file_ = ::fstat(file_.get(), &st) == 0 && S_ISREG(st.st_mode);
   // Someone may open the page while the batch runs: say so rather than show an empty file.
   if (regular_file_) {
-    write_report(file_.get(),
-                 "<!doctype html><meta charset=\"utf-8\"><title>procpool report (running)</title>"
-                 "<p>procpool is still running this batch; the report is written here when it "
-                 "ends.</p>\n",
-                 kFlag, path_);
+    try {
+      write_report(file_.get(),
+                   "<!doctype html><meta charset=\"utf-8\"><title>procpool report "
+                   "(running)</title><p>procpool is still running this batch; the report is "
+                   "written here when it ends.</p>\n",
+                   kFlag, path_);
+    } catch (const std::exception& e) {
+      throw UsageError(e.what());
+    }
   }
 }
 
@@ -251,13 +255,23 @@ void HtmlReport::job(const Future& f) {
 }
 
 void HtmlReport::finish(const Summary& s) {
-  if (regular_file_) {
-    if (::ftruncate(file_.get(), 0) != 0 || ::lseek(file_.get(), 0, SEEK_SET) != 0) {
-      throw std::runtime_error(
-          fmt::format("{} {}: cannot rewrite it: {}", kFlag, path_, std::strerror(errno)));
+  try {
+    if (regular_file_) {
+      if (::ftruncate(file_.get(), 0) != 0 || ::lseek(file_.get(), 0, SEEK_SET) != 0) {
+        throw std::runtime_error(
+            fmt::format("{} {}: cannot rewrite it: {}", kFlag, path_, std::strerror(errno)));
+      }
     }
+    write_page(s);
+  } catch (const std::exception& e) {
+    // Half a page would pass for the report of a batch that stopped early.
+    bool removed = remove_unfinished(file_.get(), path_);
+    file_.reset();
+    spill_.reset();
+    throw std::runtime_error(
+        fmt::format("{}; {}", e.what(),
+                    removed ? "removed it, as it could not be completed" : "it is incomplete"));
   }
-  write_page(s);
   file_.reset();
   spill_.reset();
 }

@@ -36,6 +36,7 @@ class HtmlReport : public Recorder {
   explicit HtmlReport(std::string path, HtmlReportLimits limits = {});
   void job(const Future& f) override;
   void finish(const Summary& s) override;
+  std::string label() const override { return "--report " + path_; }
 
   // What the page knows of one job: everything but its output, which is in the spill file.
   struct Record {

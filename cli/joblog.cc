@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "cli/flags.h"
+#include "cli/report_file.h"
 #include "cli/template.h"
 #include "common/pool.h"
 
@@ -74,7 +75,13 @@ JoblogRecorder::JoblogRecorder(const std::string& path) {
   }
   local_host_ = local_host_name();
   struct stat st {};
-  if (::fstat(fd_.get(), &st) == 0 && st.st_size == 0) write_all(fd_.get(), kHeader);
+  if (::fstat(fd_.get(), &st) == 0 && st.st_size == 0) {
+    try {
+      append_record(fd_.get(), kHeader, label());
+    } catch (const std::exception& e) {
+      throw UsageError(e.what());
+    }
+  }
 }
 
 void JoblogRecorder::job(const Future& f) {
@@ -82,7 +89,8 @@ void JoblogRecorder::job(const Future& f) {
   // GNU parallel logs the jobs it started; one cancelled or skipped before it ran has no
   // start time or runtime to log.
   if (r.started_us == 0 && r.attempts == 0) return;
-  write_all(fd_.get(), joblog_line(f.job(), r, local_host_));
+  // A line the disk cannot take is cut off again: the log keeps whole lines only.
+  append_record(fd_.get(), joblog_line(f.job(), r, local_host_), label());
 }
 
 }  // namespace procpool

@@ -18,6 +18,7 @@ class JoblogRecorder : public Recorder {
   // One line per job that started, written with a single write(2) as it finishes.
   void job(const Future& f) override;
   void finish(const Summary&) override {}
+  std::string label() const override { return "--joblog " + path_; }
 
  private:
   std::string path_;        // without the "+", for messages

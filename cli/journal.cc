@@ -6,12 +6,15 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <stdexcept>
+#include <vector>
 
 #include <fmt/format.h>
 #include "common/log.h"
 
 #include "cli/flags.h"
 #include "cli/json_writer.h"
+#include "cli/report_file.h"
 #include "common/job_file.h"
 
 namespace procpool {
@@ -68,6 +71,15 @@ uint64_t identity_hash(const Job& job) {
   return fnv1a64(canonical(job));
 }
 
+// A record cut short: by a kill during its write(2), or a full disk before procpool took the
+// part back. Every record starts with this, so a torn one of any length is a prefix of it, or
+// starts with it and does not parse.
+bool torn_record(const std::string& line) {
+  constexpr std::string_view kStart = "{\"identity\":\"";
+  return std::string_view(kStart).substr(0, line.size()) ==
+         std::string_view(line).substr(0, kStart.size());
+}
+
 }  // namespace
 
 std::string job_identity(const Job& job) {
@@ -77,6 +89,7 @@ std::string job_identity(const Job& job) {
 JournalRecorder::JournalRecorder(const std::string& path) : path_(path) {
   auto history = std::make_shared<std::unordered_map<uint64_t, bool>>();
   bool ends_with_newline = true;
+  std::vector<uint64_t> torn;  // line numbers; said once the whole file is known to be a journal
   {
     std::ifstream in(path, std::ios::binary);
     if (!in.is_open() && ::access(path.c_str(), F_OK) == 0) {
@@ -91,13 +104,9 @@ JournalRecorder::JournalRecorder(const std::string& path) : path_(path) {
       if (rec && rec->contains("identity") && rec->contains("status")) {
         id = parse_identity(rec->at("identity"));
       }
-      if (!id && line.rfind("{\"identity\":", 0) == 0) {
-        // The last write of a run killed mid-line (sealed with a newline by the next run).
+      if (!id && torn_record(line)) {
         // Lost, like the job it described, which never counted as finished.
-        log::warn(
-            "--journal {}: line {} is incomplete (a run was killed while writing it); "
-            "ignoring it",
-            path, n);
+        torn.push_back(n);
         continue;
       }
       if (!id) {
@@ -109,6 +118,11 @@ JournalRecorder::JournalRecorder(const std::string& path) : path_(path) {
       (*history)[*id] = rec->at("status") == "ok";  // the latest record wins
     }
   }
+  for (uint64_t n : torn) {
+    log::warn(
+        "--journal {}: line {} is incomplete (a run was stopped while writing it); ignoring it",
+        path, n);
+  }
   history_ = std::move(history);
   fd_.reset(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
   if (!fd_) {
@@ -116,7 +130,13 @@ JournalRecorder::JournalRecorder(const std::string& path) : path_(path) {
         fmt::format("--journal {}: cannot open it for appending: {}", path, std::strerror(errno)));
   }
   // Seal a torn last line so the next record starts on a line of its own.
-  if (!ends_with_newline) write_all(fd_.get(), "\n");
+  if (!ends_with_newline) {
+    try {
+      append_record(fd_.get(), "\n", label());
+    } catch (const std::exception& e) {
+      throw UsageError(e.what());
+    }
+  }
 }
 
 void JournalRecorder::job(const Future& f) {
@@ -132,8 +152,14 @@ void JournalRecorder::job(const Future& f) {
       .add("attempts", r.attempts)
       .add("ended", r.ended_us ? std::optional(iso_time(r.ended_us)) : std::nullopt);
   // One write(2) per record: a kill can lose at most the line being written, never corrupt an
-  // earlier one, and the record is in the file (the page cache) once job() returns.
-  write_all(fd_.get(), rec.text() + "\n");
+  // earlier one, and the record is in the file (the page cache) once job() returns. A record
+  // the disk cannot take is cut off again, so the next --resume reads whole records only.
+  try {
+    append_record(fd_.get(), rec.text() + "\n", label());
+  } catch (const std::exception& e) {
+    throw std::runtime_error(std::string(e.what()) +
+                             "; the job will run again on --resume, as if it never finished");
+  }
 }
 
 AlreadyDone JournalRecorder::already_succeeded() const {

@@ -34,6 +34,7 @@ class JournalRecorder : public Recorder {
   // --resume are not written again (their earlier record stands).
   void job(const Future& f) override;
   void finish(const Summary&) override {}
+  std::string label() const override { return "--journal " + path_; }
   // --resume: skips the jobs whose latest record, before this run, says `ok`.
   AlreadyDone already_succeeded() const;
 

@@ -4,9 +4,10 @@
 // finishes, straight from the job's capture, and the counts live in a fixed-width slot of the
 // <testsuite> tag, padded with spaces (legal between attributes), rewritten in place with
 // pwrite. Each testcase is written over the closing tags, which are then written again after
-// it, so the file is a complete, valid report after every job: memory stays flat whatever the
-// batch prints, Ctrl-C (finish) only has to refresh the time, and a procpool killed outright
-// still leaves a report of every job that finished.
+// it (cli/valid_file.h), so the file is a complete, valid report after every job: memory stays
+// flat whatever the batch prints, Ctrl-C (finish) only has to refresh the time, a procpool
+// killed outright still leaves a report of every job that finished, and a testcase the disk
+// cannot take is taken back whole.
 #include "cli/junit.h"
 
 #include <fcntl.h>
@@ -16,11 +17,13 @@
 #include <cerrno>
 #include <cstring>
 #include <functional>
+#include <stdexcept>
 #include <system_error>
 
 #include <fmt/format.h>
 
 #include "cli/flags.h"
+#include "cli/report_file.h"
 #include "cli/xml_text.h"
 #include "common/duration.h"
 #include "common/pool.h"
@@ -97,8 +100,8 @@ std::string reason(const Job& job, const Result& r) {
 
 JunitRecorder::JunitRecorder(std::string path, std::string suite, std::string classname)
     : path_(std::move(path)), classname_(xml_escape(classname)) {
-  fd_.reset(::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-  if (!fd_) {
+  Fd fd(::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  if (!fd) {
     throw UsageError(
         fmt::format("--junit {}: cannot create the report: {}", path_, std::strerror(errno)));
   }
@@ -108,26 +111,26 @@ JunitRecorder::JunitRecorder(std::string path, std::string suite, std::string cl
                                   std::chrono::system_clock::now().time_since_epoch())
                                   .count())
                          .substr(0, 19);
-  append(fmt::format(
+  std::string head = fmt::format(
       "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n  <testsuite name=\"{}\" "
       "timestamp=\"{}\" hostname=\"{}\" ",
-      xml_escape(suite), when, xml_escape(host)));
-  counts_at_ = buf_.size();
-  append(fmt::format("{:{}}>\n", "", kCountsWidth));
-  flush();
-  close_and_count(0);
+      xml_escape(suite), when, xml_escape(host));
+  counts_at_ = head.size();
+  head += counts_text(0);
+  head += ">\n";
+  try {
+    file_ = ValidFile(std::move(fd), "--junit", path_, "XML", head, std::string(kClosing));
+  } catch (const std::exception& e) {
+    throw UsageError(e.what());
+  }
 }
 
-void JunitRecorder::write_at(std::string_view bytes, uint64_t offset) {
-  while (!bytes.empty()) {
-    ssize_t n = ::pwrite(fd_.get(), bytes.data(), bytes.size(), static_cast<off_t>(offset));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      throw std::system_error(errno, std::generic_category(), "--junit " + path_ + ": pwrite");
-    }
-    bytes.remove_prefix(static_cast<size_t>(n));
-    offset += static_cast<uint64_t>(n);
-  }
+std::string JunitRecorder::counts_text(double time_s) const {
+  std::string counts =
+      fmt::format("tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{:.3f}\"",
+                  tests_, failures_, errors_, skipped_, time_s);
+  counts.resize(std::max(counts.size(), kCountsWidth), ' ');
+  return counts;
 }
 
 void JunitRecorder::append(std::string_view bytes) {
@@ -136,45 +139,54 @@ void JunitRecorder::append(std::string_view bytes) {
 }
 
 void JunitRecorder::flush() {
-  write_at(buf_, end_);
-  end_ += buf_.size();
+  file_.write(buf_);
   buf_.clear();
 }
 
-void JunitRecorder::close_and_count(double time_s) {
-  write_at(kClosing, end_);
-  std::string counts =
-      fmt::format("tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{:.3f}\"",
-                  tests_, failures_, errors_, skipped_, time_s);
-  counts.resize(std::max(counts.size(), kCountsWidth), ' ');
+void JunitRecorder::count(double time_s) {
+  std::string counts = counts_text(time_s);
   if (counts.size() > kCountsWidth) return;  // unreachable with 64-bit counts; never corrupt
-  write_at(counts, counts_at_);
+  file_.overwrite(counts_at_, counts);
 }
 
 void JunitRecorder::job(const Future& f) {
   const Job& job = f.job();
   const Result& r = f.result();
-  ++tests_;
   const char* element = nullptr;  // failure, error or skipped
+  uint64_t* counter = nullptr;    // of the testsuite's counts, the one this testcase adds to
   switch (r.status) {
     case Status::kOk:
       break;
     case Status::kFailed:
     case Status::kTimeout:
     case Status::kCrashed:
-      ++failures_;
+      counter = &failures_;
       element = "failure";
       break;
     case Status::kError:
-      ++errors_;
+      counter = &errors_;
       element = "error";
       break;
     case Status::kSkipped:
     case Status::kCancelled:
-      ++skipped_;
+      counter = &skipped_;
       element = "skipped";
       break;
   }
+  try {
+    write_testcase(job, r, element);
+    flush();
+    file_.commit();
+  } catch (const std::exception&) {
+    buf_.clear();  // the file took the testcase back, and says so
+    throw;
+  }
+  ++tests_;
+  if (counter) ++*counter;
+  count(std::chrono::duration<double>(Clock::now() - started_).count());
+}
+
+void JunitRecorder::write_testcase(const Job& job, const Result& r, const char* element) {
   bool has_out = r.output.size(Stream::kStdout) > 0, has_err = r.output.size(Stream::kStderr) > 0;
   append(fmt::format("    <testcase name=\"{}\" classname=\"{}\" time=\"{:.3f}\"",
                      xml_escape(job.name), classname_, r.duration_s));
@@ -222,12 +234,10 @@ void JunitRecorder::job(const Future& f) {
     }
     append("    </testcase>\n");
   }
-  flush();
-  close_and_count(std::chrono::duration<double>(Clock::now() - started_).count());
 }
 
 void JunitRecorder::finish(const Summary& s) {
-  close_and_count(s.wall_s);
+  count(s.wall_s);  // in place: needs no new space
 }
 
 }  // namespace procpool

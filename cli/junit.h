@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "cli/report.h"
+#include "cli/valid_file.h"
 #include "common/fd.h"
 
 namespace procpool {
@@ -18,20 +19,21 @@ class JunitRecorder : public Recorder {
   JunitRecorder(std::string path, std::string suite, std::string classname);
   void job(const Future& f) override;
   void finish(const Summary& s) override;
+  std::string label() const override { return "--junit " + path_; }
 
  private:
-  void append(std::string_view bytes);  // buffered; lands at end_
-  void flush();                         // the buffer to the file, at end_
-  void close_and_count(double time_s);  // the closing tags after end_, then the counts
-  void write_at(std::string_view bytes, uint64_t offset);
+  void write_testcase(const Job& job, const Result& r, const char* element);  // appended
+  void append(std::string_view bytes);           // buffered, then written as part of the testcase
+  void flush();                                  // the buffer to the file
+  std::string counts_text(double time_s) const;  // the <testsuite> counts, padded to the slot
+  void count(double time_s);                     // the counts so far, into their slot
 
   std::string path_;        // as given, for messages
   std::string classname_;   // escaped already
-  Fd fd_;                   // the report
+  ValidFile file_;          // the report, valid after every testcase
   uint64_t counts_at_ = 0;  // offset of the fixed-width slot holding the <testsuite> counts
-  uint64_t end_ = 0;        // where the next testcase goes (the closing tags sit there now)
-  std::string buf_;         // escaped text not yet written at end_
-  uint64_t tests_ = 0, failures_ = 0, errors_ = 0, skipped_ = 0;  // so far
+  std::string buf_;         // escaped text of the testcase being written, not yet in the file
+  uint64_t tests_ = 0, failures_ = 0, errors_ = 0, skipped_ = 0;  // in the file
   Clock::time_point started_ = Clock::now();                      // for the time so far
 };
 

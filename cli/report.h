@@ -55,7 +55,12 @@ class Recorder {
   virtual void job(const Future& f) = 0;
   // Once at the end, also after a halt or a signal: write what is left and close.
   virtual void finish(const Summary& s) = 0;
+  // The flag and file, for messages: "--junit out.xml".
+  virtual std::string label() const = 0;
 };
+// job() and finish() throw std::runtime_error when the file cannot be written (a full disk),
+// after leaving it usable (whole records only, valid XML or JSON) or removing it, and say which
+// in the message; later jobs are still offered, since room may come back.
 
 // "2026-11-22T04:56:35.123Z"
 std::string iso_time(int64_t wall_us);

@@ -2,8 +2,11 @@
 
 #include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
+#include <stdexcept>
 #include <system_error>
 
 #include <fmt/format.h>
@@ -29,9 +32,40 @@ void write_report(int fd, std::string_view data, std::string_view flag, const st
     if (write_all(fd, data)) return;
     why = "its reader went away";
   } catch (const std::system_error& e) {
-    why = e.what();
+    why = e.code().message();
   }
   throw std::runtime_error(fmt::format("{} {}: cannot write: {}", flag, path, why));
+}
+
+void append_record(int fd, std::string_view record, std::string_view label) {
+  size_t written = 0;
+  while (written < record.size()) {
+    ssize_t n = ::write(fd, record.data() + written, record.size() - written);
+    if (n >= 0) {
+      written += static_cast<size_t>(n);
+      continue;
+    }
+    if (errno == EINTR) continue;
+    int err = errno;
+    if (written > 0) {
+      // Writing at the end (O_APPEND or sequentially), so the offset is the file's end now.
+      off_t end = ::lseek(fd, 0, SEEK_CUR);
+      off_t start = end - static_cast<off_t>(written);
+      if (end >= 0 && start >= 0 && ::ftruncate(fd, start) == 0) ::lseek(fd, start, SEEK_SET);
+    }
+    throw std::runtime_error(fmt::format(
+        "{}: cannot write: {}", label,
+        err == EPIPE ? std::string("its reader went away") : std::string(::strerror(err))));
+  }
+}
+
+bool remove_unfinished(int fd, const std::string& path) {
+  struct stat open_st {
+  }, path_st{};
+  if (::fstat(fd, &open_st) != 0 || !S_ISREG(open_st.st_mode)) return false;
+  if (::lstat(path.c_str(), &path_st) != 0) return false;
+  if (open_st.st_dev != path_st.st_dev || open_st.st_ino != path_st.st_ino) return false;
+  return ::unlink(path.c_str()) == 0;
 }
 
 }  // namespace procpool

@@ -163,7 +163,7 @@ int run_batch(const RunOptions& options) {
   CiStyle ci_style = CiStyle::kPlain;
   bool color = false;
   std::unique_ptr<JobSource> source;
-  std::vector<std::unique_ptr<Recorder>> recorders;  // --junit, --joblog, ...
+  Recorders recorders;                               // --junit, --joblog, ...
   AlreadyDone already_done;                          // --resume: the journal's verdict
   std::optional<SignalEvents> signals;               // from here on, taken by the loop
   try {
@@ -175,7 +175,7 @@ int run_batch(const RunOptions& options) {
     // Before the files are made (a Ctrl-C must not leave them half-written) and before any
     // thread starts.
     signals.emplace();
-    recorders = make_recorders(options, already_done);  // last: it creates files
+    recorders = Recorders(make_recorders(options, already_done));  // last: it creates files
   } catch (const UsageError& e) {
     log::error("{}", e.what());
     return kExitUsage;
@@ -238,23 +238,15 @@ int run_batch(const RunOptions& options) {
   if (options.input != RunOptions::Input::kJobFile) {
     settings.window = std::max<size_t>(1024, 16 * static_cast<size_t>(pool.workers()));
   }
-  std::vector<Recorder*> recorder_ptrs;
-  for (auto& r : recorders) recorder_ptrs.push_back(r.get());
   BatchEvents events{&*signals, progress.get(), live.get(), &halt};
-  Batch batch(pool, *printer, recorder_ptrs, settings, events);
+  Batch batch(pool, *printer, recorders, settings, events);
   BatchOutcome outcome = batch.run(*source);
   if (progress) progress->stop();
   pool.shutdown(/*wait=*/true);
   log::set_guard(nullptr);
 
   outcome.summary.wall_s = std::chrono::duration<double>(Clock::now() - started).count();
-  for (auto& r : recorders) {
-    try {
-      r->finish(outcome.summary);
-    } catch (const std::exception& e) {
-      log::error("{}", e.what());
-    }
-  }
+  recorders.finish(outcome.summary);
   if (!outcome.reader_left && !printer->summary(outcome.summary)) outcome.reader_left = true;
   if (!outcome.input_error.empty()) {
     log::error("{} (jobs read before it ran; the rest was not read)", outcome.input_error);
@@ -263,6 +255,8 @@ int run_batch(const RunOptions& options) {
   if (int sig = outcome.stopped_by) return sig == SIGINT ? kExitSigint : kExitSigterm;
   if (outcome.reader_left) return kExitPipe;
   if (pool.broken()) return kExitUsage;
+  // A file that could not be written completely must not let CI go green.
+  if (recorders.failed()) return kExitJobFailed;
   if (outcome.halted_on_success) return kExitOk;
   return outcome.summary.all_ok() ? kExitOk : kExitJobFailed;
 }

@@ -6,6 +6,7 @@
 
 #include "common/log.h"
 
+#include "cli/flags.h"
 #include "cli/json_writer.h"
 #include "cli/jsonl_printer.h"
 #include "cli/report_file.h"
@@ -55,26 +56,28 @@ const char* colour(Status s) {
 
 }  // namespace
 
-TraceRecorder::TraceRecorder(std::string path)
-    : path_(std::move(path)), file_(create_report_file(kFlag, path_)), origin_us_(wall_now_us()) {
-  write("{\"displayTimeUnit\":\"ms\",\"traceEvents\":[\n");
-  event(metadata("process_name", -1, "procpool batch"));
-}
-
-void TraceRecorder::write(std::string_view text) {
-  if (broken_) return;
+TraceRecorder::TraceRecorder(std::string path) : path_(std::move(path)), origin_us_(wall_now_us()) {
   try {
-    write_report(file_.get(), text, kFlag, path_);
-  } catch (const std::exception& e) {
-    // Said once: a full disk must not turn into one error line per job.
-    broken_ = true;
-    log::error("{}; the trace is incomplete", e.what());
+    // Valid JSON after every event: a killed procpool, or a full disk, still leaves a trace
+    // that opens, of every job written so far.
+    file_ = ValidFile(create_report_file(kFlag, path_), kFlag, path_, "JSON",
+                      "{\"displayTimeUnit\":\"ms\",\"traceEvents\":[\n", "\n]}\n");
+    event(metadata("process_name", -1, "procpool batch"));
+  } catch (const std::runtime_error& e) {
+    throw UsageError(e.what());
   }
 }
 
 void TraceRecorder::event(const std::string& json_text) {
-  write(first_event_ ? json_text : ",\n" + json_text);
+  file_.write(first_event_ ? json_text : ",\n" + json_text);
+  file_.commit();
   first_event_ = false;
+}
+
+void TraceRecorder::name_lane(int64_t tid, const std::function<void()>& write_metadata) {
+  if (named_lanes_.count(tid)) return;
+  write_metadata();
+  named_lanes_.insert(tid);
 }
 
 void TraceRecorder::job(const Future& f) {
@@ -91,7 +94,7 @@ void TraceRecorder::job(const Future& f) {
   if (!r.error.empty()) args.add("error", r.error);
 
   if (!r.started_us || !r.worker_pid) {
-    if (named_lanes_.insert(kNotRunTid).second) {
+    name_lane(kNotRunTid, [&] {
       event(metadata("thread_name", kNotRunTid, "not run (skipped, cancelled)"));
       // Last, below the workers' lanes.
       event(JsonObject()
@@ -101,7 +104,7 @@ void TraceRecorder::job(const Future& f) {
                 .add("name", "thread_sort_index")
                 .add("args", JsonObject().add("sort_index", 1000000))
                 .text());
-    }
+    });
     event(JsonObject()
               .add("ph", "i")
               .add("s", "t")
@@ -114,11 +117,11 @@ void TraceRecorder::job(const Future& f) {
               .text());
     return;
   }
-  if (named_lanes_.insert(r.worker_pid).second) {
+  name_lane(r.worker_pid, [&] {
     std::string lane = "worker " + std::to_string(r.worker_pid);
     if (!r.host.empty()) lane += "@" + r.host;
     event(metadata("thread_name", r.worker_pid, lane));
-  }
+  });
   // The Result keeps only the last attempt's times, so a retried job is one event spanning that
   // attempt (its "attempts" arg says how many there were); earlier attempts are not drawn.
   event(JsonObject()
@@ -138,8 +141,7 @@ void TraceRecorder::finish(const Summary& s) {
   JsonObject other;
   other.add("batch_start", iso_time(origin_us_)).add("batch_start_us", origin_us_);
   add_summary_counts(other, s);
-  write("\n],\"otherData\":" + other.text() + "}\n");
-  file_.reset();
+  file_.replace_tail("\n],\"otherData\":" + other.text() + "}\n");
 }
 
 }  // namespace procpool

@@ -5,11 +5,12 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <set>
 #include <string>
 
 #include "cli/report.h"
-#include "common/fd.h"
+#include "cli/valid_file.h"
 
 namespace procpool {
 
@@ -19,18 +20,20 @@ class TraceRecorder : public Recorder {
   explicit TraceRecorder(std::string path);
   void job(const Future& f) override;
   void finish(const Summary& s) override;
+  std::string label() const override { return "--trace " + path_; }
 
  private:
-  // Appends one event to the traceEvents array.
+  // Appends one event to the traceEvents array, whole or not at all (throws when the file
+  // cannot take it).
   void event(const std::string& json_text);
-  void write(std::string_view text);
+  // A lane's metadata events, the first time one of its jobs is written.
+  void name_lane(int64_t tid, const std::function<void()>& write_metadata);
 
   std::string path_;               // as given, for messages
-  Fd file_;                        // the trace being written
+  ValidFile file_;                 // the trace being written
   int64_t origin_us_ = 0;          // wall clock of ts 0
   std::set<int64_t> named_lanes_;  // tids that have their thread_name metadata event already
   bool first_event_ = true;        // no comma before the first event
-  bool broken_ = false;            // a write failed: said once, then nothing more is written
 };
 
 }  // namespace procpool
