@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "cli/flags.h"
+#include "common/visible_text.h"
 
 namespace procpool {
 
@@ -17,6 +18,7 @@ bool env_is_true(const char* name) {
 }
 
 // GitHub workflow commands end at a newline and treat % specially: escape as the runner does.
+// `s` is already visible() text (one line, no controls); the escapes here are GitHub's own.
 std::string github_escape(const std::string& s, bool property) {
   std::string out;
   for (char c : s) {
@@ -42,14 +44,6 @@ std::string gitlab_section(const Job& job) {
   return fmt::format("procpool_job_{}", job.id);
 }
 
-std::string one_line(const std::string& s) {
-  std::string out = s;
-  for (char& c : out) {
-    if (c == '\n' || c == '\r') c = ' ';
-  }
-  return out;
-}
-
 }  // namespace
 
 CiStyle parse_ci_style(const std::string& text) {
@@ -67,10 +61,10 @@ CiStyle parse_ci_style(const std::string& text) {
 std::string ci_block_start(CiStyle style, const Job& job, const std::string& header) {
   switch (style) {
     case CiStyle::kGithub:
-      return "::group::" + github_escape(one_line(header), false) + "\n";
+      return "::group::" + github_escape(visible(header), false) + "\n";
     case CiStyle::kGitlab:
       return fmt::format("\x1b[0Ksection_start:{}:{}[collapsed=true]\r\x1b[0K{}\n", ::time(nullptr),
-                         gitlab_section(job), one_line(header));
+                         gitlab_section(job), visible(header));
     case CiStyle::kPlain:
       break;
   }
@@ -84,8 +78,8 @@ std::string ci_block_end(CiStyle style, const Job& job, const Result& r,
       std::string out = "::endgroup::\n";
       if (!r.ok() && r.status != Status::kCancelled && r.status != Status::kSkipped) {
         // An annotation on the run's summary page: the header says what happened.
-        out += fmt::format("::error title={}::{}\n", github_escape(job.name, true),
-                           github_escape(one_line(header), false));
+        out += fmt::format("::error title={}::{}\n", github_escape(visible(job.name), true),
+                           github_escape(visible(header), false));
       }
       return out;
     }

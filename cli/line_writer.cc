@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "common/fd.h"
+#include "common/visible_text.h"
 
 namespace procpool {
 
@@ -30,7 +31,11 @@ int fd_of(Stream s) {
 }  // namespace
 
 bool LiveLines::write_line(const Job& job, Stream s, std::string_view line) {
-  std::string text = tag_ ? job.name + "\t" : std::string();
+  std::string text;
+  if (tag_) {
+    append_visible(text, job.name);  // a name holding a newline or ESC cannot break the line
+    text += '\t';
+  }
   text.append(line);
   std::lock_guard lock(output_mutex());
   try {

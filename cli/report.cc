@@ -6,7 +6,8 @@
 #include <functional>
 
 #include <fmt/format.h>
-#include <fmt/ranges.h>
+
+#include "common/visible_text.h"
 
 namespace procpool {
 
@@ -72,13 +73,18 @@ std::string Summary::details() const {
   if (slowest.size() > 1) {
     out += "slowest:";
     for (size_t i = 0; i < slowest.size(); ++i) {
-      out += fmt::format("{} {} {:.2f}s", i ? "," : "", slowest[i].second, slowest[i].first);
+      out +=
+          fmt::format("{} {} {:.2f}s", i ? "," : "", visible(slowest[i].second), slowest[i].first);
     }
     out += "\n";
   }
   if (!not_ok.empty()) {
     uint64_t more = failures() - not_ok.size();
-    out += "not ok: " + fmt::format("{}", fmt::join(not_ok, ", "));
+    out += "not ok: ";
+    for (size_t i = 0; i < not_ok.size(); ++i) {
+      if (i) out += ", ";
+      append_visible(out, not_ok[i]);
+    }
     if (more > 0) out += fmt::format(", and {} more", more);
     out += "\n";
   }

@@ -28,6 +28,7 @@
 #include "common/job_file.h"
 #include "common/log.h"
 #include "common/pool.h"
+#include "common/visible_text.h"
 
 namespace procpool {
 
@@ -108,12 +109,14 @@ std::unique_ptr<JobSource> open_source(const RunOptions& o, const JobDefaults& d
                                         o.file == "-" ? std::string("<stdin>") : o.file, defaults));
 }
 
-// What --dry-run prints for a job: the command a shell would run.
+// What --dry-run prints for a job: the command a shell would run, on one line, its control
+// characters shown as escapes (a multi-line script shows its newlines as \n): a command from
+// an untrusted job file or input can neither forge a line nor drive the terminal.
 std::string dry_run_line(const Job& job) {
-  if (job.argv.empty()) return job.shell;
+  if (job.argv.empty()) return visible(job.shell);
   std::string line;
   for (const auto& a : job.argv) line += (line.empty() ? "" : " ") + shell_quote(a);
-  return line;
+  return visible(line);
 }
 
 // --dry-run: the commands in the order they would start (a job after everything it needs).

@@ -7,6 +7,7 @@
 #include "common/duration.h"
 #include "common/fd.h"
 #include "common/pool.h"
+#include "common/visible_text.h"
 
 namespace procpool {
 
@@ -59,14 +60,21 @@ std::string header_line(const Job& job, const Result& r, bool color) {
       detail = r.error;
       break;
   }
-  std::string line = color ? fmt::format("{}[{}]\x1b[0m {}", status_color(r.status),
-                                         status_name(r.status), job.name)
-                           : fmt::format("[{}] {}", status_name(r.status), job.name);
+  // The name and the detail (an error may quote a command or a path) are untrusted text:
+  // shown with control characters escaped, so no name can forge a line or drive the terminal.
+  std::string line =
+      color ? fmt::format("{}[{}]\x1b[0m ", status_color(r.status), status_name(r.status))
+            : fmt::format("[{}] ", status_name(r.status));
+  append_visible(line, job.name);
   if (r.attempts > 1) detail += fmt::format(", attempt {}", r.attempts);
   if (r.flaky()) detail += ", flaky";
   // Jobs that ran on another machine say where; local ones stay as short as ever.
   if (!r.host.empty() && r.host != local_host_name()) detail += ", on " + r.host;
-  if (!detail.empty()) line += " (" + detail + ")";
+  if (!detail.empty()) {
+    line += " (";
+    append_visible(line, detail);
+    line += ")";
+  }
   return line;
 }
 
@@ -93,7 +101,7 @@ bool TextPrinter::job(const Future& f) {
 
 bool TextPrinter::write_output(const Future& f, const Result& r) {
   bool reader_left = false;
-  std::string prefix = options_.tag ? f.job().name + "\t" : "";
+  std::string prefix = options_.tag ? visible(f.job().name) + "\t" : "";
   bool line_start[3] = {true, true, true};
   int last_fd = -1;  // where the last byte went, and whether it ended a line
   r.output.for_each([&](Stream s, std::string_view bytes) {

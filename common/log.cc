@@ -7,6 +7,8 @@
 #include <spdlog/logger.h>
 #include <spdlog/sinks/ansicolor_sink.h>
 
+#include "common/visible_text.h"
+
 namespace procpool::log {
 
 namespace {
@@ -75,6 +77,14 @@ void write(Level level, std::string_view message) {
     if (!s.logger) s.logger = make_logger("procpool");
     logger = s.logger;
     guard = s.guard;
+  }
+  // One line per message, whatever it quotes: a job's name, command or path, or text from a
+  // job file or another machine, is shown with its control characters escaped, so it can
+  // neither forge a log line nor drive the terminal. No message of procpool's spans lines.
+  std::string escaped;
+  if (!shown_as_is(message)) {
+    escaped = visible(message);
+    message = escaped;
   }
   auto emit = [&] { logger->log(to_spdlog(level), message); };
   if (guard) {
