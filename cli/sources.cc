@@ -190,12 +190,23 @@ Fetched RecordReader::fetch(std::string& record) {
     if (at != std::string::npos) {
       record.assign(buf_, pos_, at - pos_);
       pos_ = at + 1;
+      ++records_;
       return Fetched::kJob;
+    }
+    if (buf_.size() - pos_ > kMaxRecordBytes) {
+      bool text = buf_.find('\0', pos_) == std::string::npos;
+      throw InputError(fmt::format(
+          "input {} {} goes past {} KiB with no {}: no command can hold it (the kernel passes at "
+          "most 128 KiB in one argument){}",
+          sep_ == '\n' ? "line" : "record", records_ + 1, kMaxRecordBytes >> 10,
+          sep_ == '\n' ? "newline" : "NUL separator",
+          text ? "" : "; it holds NUL bytes: is the input a text file?"));
     }
     if (eof_) {
       if (pos_ >= buf_.size()) return Fetched::kEnd;
       record.assign(buf_, pos_);
       pos_ = buf_.size();
+      ++records_;
       return Fetched::kJob;
     }
     if (!regular_ && !readable_now(fd_.get())) return Fetched::kBlocked;

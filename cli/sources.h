@@ -40,6 +40,12 @@ class JobSource {
 // A parsed job file.
 std::unique_ptr<JobSource> job_file_source(std::vector<Job> jobs);
 
+// The longest record (line) a RecordReader takes: the kernel passes at most 128 KiB in one
+// argument (MAX_ARG_STRLEN), and a line becomes one (`sh -c LINE`), so a longer one could never
+// run. Past it, a line that never ends (/dev/zero, `yes | tr -d '\n'`) is an input error instead
+// of memory without bound.
+inline constexpr size_t kMaxRecordBytes = size_t{128} << 10;
+
 // Reads records separated by `sep` from a descriptor as they arrive, in bounded memory, never
 // waiting for input: a pipe or terminal is read only when poll says it has bytes, so the front
 // end's loop can wait on it together with everything else.
@@ -47,7 +53,8 @@ class RecordReader {
  public:
   RecordReader(Fd fd, char sep);
   // The next record without its separator (a last record without one counts too), kBlocked
-  // until fd() is readable, or kEnd.
+  // until fd() is readable, or kEnd. Throws InputError for a record longer than
+  // kMaxRecordBytes, naming its number.
   Fetched fetch(std::string& record);
   // The next record, waiting for input as long as it takes.
   std::optional<std::string> next();
@@ -61,6 +68,7 @@ class RecordReader {
   std::string buf_;  // read and not yet returned, from pos_
   size_t pos_ = 0;
   bool eof_ = false;
+  uint64_t records_ = 0;  // returned so far
 };
 
 // Opens `path` ("-" = stdin) for a RecordReader; throws InputError naming the file.
