@@ -1,6 +1,7 @@
 #include "common/job_file.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -51,6 +52,147 @@ std::string type_name(const json& v) {
   return "an object";
 }
 
+// One step from a container to a member: a key of an object, or an index in an array.
+struct PathStep {
+  std::string key;   // for an object
+  size_t index = 0;  // for an array
+  bool is_index = false;
+};
+
+// A key given twice in one object: where (the path of that object from the document's root).
+struct Duplicate {
+  std::vector<PathStep> path;
+  std::string key;
+};
+
+// Builds the document as nlohmann's own DOM parser does (same containers, same cost), except
+// that a key already present in its object is remembered (the first such key): JSON readers
+// silently keep one of the two, so what runs could differ from what a reviewer read. Keys are
+// compared decoded, so "cmd" and "\u0063md" are the same key. A template argument of
+// json::sax_parse, so every event is a direct call.
+class StrictBuilder {
+ public:
+  using number_integer_t = json::number_integer_t;
+  using number_unsigned_t = json::number_unsigned_t;
+  using number_float_t = json::number_float_t;
+  using string_t = json::string_t;
+  using binary_t = json::binary_t;
+
+  json root;
+  std::optional<Duplicate> duplicate;  // the first key given twice
+  std::string error;                   // the parser's message, when it failed
+
+  bool null() { return put(nullptr); }
+  bool boolean(bool v) { return put(v); }
+  bool number_integer(number_integer_t v) { return put(v); }
+  bool number_unsigned(number_unsigned_t v) { return put(v); }
+  bool number_float(number_float_t v, const string_t&) { return put(v); }
+  // Copied, not moved: `v` is the lexer's buffer, which keeps its capacity for the next token.
+  bool string(string_t& v) { return put(json(v)); }
+  bool binary(binary_t& v) { return put(json::binary(std::move(v))); }
+  bool start_object(std::size_t) { return open(json::object()); }
+  bool start_array(std::size_t) { return open(json::array()); }
+  bool end_object() { return close(); }
+  bool end_array() { return close(); }
+  bool key(string_t& k) {
+    auto& members = open_.back().value->get_ref<json::object_t&>();
+    auto [it, fresh] = members.try_emplace(k);
+    if (!fresh && !duplicate) duplicate = Duplicate{path(), it->first};
+    open_.back().key = &it->first;
+    slot_ = &it->second;  // a repeated key's later value replaces the earlier (it is refused)
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception& e) {
+    error = e.what();
+    return false;
+  }
+
+ private:
+  struct Open {
+    json* value;                       // an object or array still being read
+    const std::string* key = nullptr;  // an object's latest key
+  };
+
+  json* place(json&& v) {
+    if (open_.empty()) {
+      root = std::move(v);
+      return &root;
+    }
+    json* parent = open_.back().value;
+    if (parent->is_array()) {
+      parent->get_ref<json::array_t&>().push_back(std::move(v));
+      return &parent->get_ref<json::array_t&>().back();
+    }
+    *slot_ = std::move(v);
+    return slot_;
+  }
+  bool put(json&& v) {
+    place(std::move(v));
+    return true;
+  }
+  // A container's address stays valid while it is open: its parent (an array whose last
+  // element it is, or an object's node) is not added to before it is closed.
+  bool open(json&& v) {
+    open_.push_back(Open{place(std::move(v))});
+    return true;
+  }
+  bool close() {
+    open_.pop_back();
+    return true;
+  }
+  // Where the innermost open object is: the steps from the root to it.
+  std::vector<PathStep> path() const {
+    std::vector<PathStep> steps;
+    for (size_t i = 0; i + 1 < open_.size(); ++i) {
+      const json& parent = *open_[i].value;
+      if (parent.is_array()) {
+        steps.push_back(PathStep{"", parent.size() - 1, true});
+      } else {
+        steps.push_back(PathStep{*open_[i].key});
+      }
+    }
+    return steps;
+  }
+
+  std::vector<Open> open_;  // containers being read, outermost first
+  json* slot_ = nullptr;    // where the value after the latest key goes
+};
+
+// "in "env"" for the steps below a job (or the defaults) to the object holding the duplicate.
+std::string describe_steps(const std::vector<PathStep>& steps, size_t from) {
+  if (from >= steps.size()) return "";
+  std::string out = " in ";
+  for (size_t i = from; i < steps.size(); ++i) {
+    if (steps[i].is_index) {
+      out += fmt::format("[{}]", steps[i].index);
+    } else {
+      out += fmt::format("{}\"{}\"", i > from ? "." : "", steps[i].key);
+    }
+  }
+  return out;
+}
+
+std::string duplicate_message(const std::string& key, const std::string& inside) {
+  return fmt::format(
+      "duplicate key \"{}\"{} ({}; keep one)", key, inside,
+      key == "cmd" ? "the classic way to smuggle a command past review"
+                   : "JSON readers disagree on which one counts, so what runs may not be what a "
+                     "reviewer read");
+}
+
+// "job 3 (\"deploy\")": a job by number, and by name when it has a usable one.
+std::string job_label(const json& v, size_t number) {
+  std::string label = fmt::format("job {}", number);
+  if (v.is_object()) {
+    auto it = v.find("name");
+    if (it != v.end() && it->is_string() && !it->get_ref<const std::string&>().empty() &&
+        it->get_ref<const std::string&>().find('\0') == std::string::npos) {
+      label += fmt::format(" (\"{}\")", it->get_ref<const std::string&>());
+    }
+  }
+  return label;
+}
+
 // Builds messages that say where: "jobs.json: line 4: job 4 ("build"): ...".
 struct Where {
   const std::string& source;
@@ -63,6 +205,23 @@ struct Where {
     throw InputError(prefix + what + ": " + message);
   }
 };
+
+// A string that reaches exec or a file name cannot hold a NUL byte (JSON's \u0000): exec would
+// cut it there and run something other than what the file says.
+// `what()` names the string; called only for the message, so a clean file pays one memchr.
+template <typename What>
+void check_no_nul(const std::string& s, const What& what, const Where& where,
+                  const char* because = "which exec cannot pass") {
+  size_t at = s.find('\0');
+  if (at != std::string::npos) {
+    where.fail(fmt::format("{} holds a NUL byte at offset {}, {}", what(), at, because));
+  }
+}
+
+// A fixed name for check_no_nul.
+auto field(const char* what) {
+  return [what] { return std::string(what); };
+}
 
 void check_keys(const json& obj, const std::vector<std::string>& allowed, const Where& where) {
   for (const auto& [key, value] : obj.items()) {
@@ -88,10 +247,14 @@ std::map<std::string, std::string> read_env(const json& v, const Where& where) {
   }
   std::map<std::string, std::string> env;
   for (const auto& [k, val] : v.items()) {
+    check_no_nul(k, field("\"env\" variable name"), where);
     if (k.empty() || k.find('=') != std::string::npos) {
       where.fail(fmt::format("\"env\" has an invalid variable name \"{}\"", k));
     }
     if (val.is_string()) {
+      check_no_nul(
+          val.get_ref<const std::string&>(),
+          [&] { return fmt::format("\"env\" value of \"{}\"", k); }, where);
       env[k] = val.get<std::string>();
     } else if (val.is_number() || val.is_boolean()) {
       env[k] = val.dump();  // PORT: 8080 means "8080"
@@ -125,6 +288,8 @@ std::string read_cwd(const json& v, const Where& where) {
   if (!v.is_string() || v.get<std::string>().empty()) {
     where.fail("\"cwd\" must be a non-empty string (a directory); got " + v.dump());
   }
+  check_no_nul(v.get_ref<const std::string&>(), field("\"cwd\""), where,
+               "which no directory name can hold");
   return v.get<std::string>();
 }
 
@@ -158,6 +323,8 @@ Job read_job(const json& v, size_t number, std::optional<size_t> line, const Def
       where.fail("\"name\" must be a non-empty string; got " + n.dump());
     }
     job.name = n.get<std::string>();
+    check_no_nul(job.name, field("\"name\""), where,
+                 "which no file name can hold (names become file names: --results, job logs)");
     named.resize(number);
     named[number - 1] = true;
     where.what += fmt::format(" (\"{}\")", job.name);
@@ -167,6 +334,7 @@ Job read_job(const json& v, size_t number, std::optional<size_t> line, const Def
   const json& cmd = v["cmd"];
   if (cmd.is_string()) {
     job.shell = cmd.get<std::string>();
+    check_no_nul(job.shell, field("\"cmd\""), where);
     if (job.shell.find_first_not_of(" \t\r\n") == std::string::npos) {
       where.fail("\"cmd\" is empty");
     }
@@ -174,6 +342,9 @@ Job read_job(const json& v, size_t number, std::optional<size_t> line, const Def
     if (cmd.empty()) where.fail("\"cmd\" is an empty array");
     for (const auto& a : cmd) {
       if (!a.is_string()) where.fail("\"cmd\" array items must be strings; got " + a.dump());
+      check_no_nul(
+          a.get_ref<const std::string&>(),
+          [&] { return fmt::format("\"cmd\" item {}", job.argv.size() + 1); }, where);
       job.argv.push_back(a.get<std::string>());
     }
     if (job.argv[0].empty()) where.fail("\"cmd\" names an empty program");
@@ -196,6 +367,10 @@ Job read_job(const json& v, size_t number, std::optional<size_t> line, const Def
       if (!n.is_string() || n.get<std::string>().empty()) {
         where.fail("\"needs\" items must be job names (strings); got " + n.dump());
       }
+      check_no_nul(
+          n.get_ref<const std::string&>(),
+          [&] { return fmt::format("\"needs\" item {}", job.needs.size() + 1); }, where,
+          "which no job name can hold");
       job.needs.push_back(n.get<std::string>());
     }
   }
@@ -204,8 +379,10 @@ Job read_job(const json& v, size_t number, std::optional<size_t> line, const Def
 }
 
 // "parse error at line 3, column 11: syntax error ..." -> "line 3, column 11: syntax error ..."
-std::string describe_parse_error(const json::parse_error& e, std::optional<size_t> line) {
-  std::string msg = e.what();
+std::string describe_parse_error(std::string msg, std::optional<size_t> line) {
+  if (msg.rfind("[json.exception.", 0) == 0 && msg.find("] ") != std::string::npos) {
+    if (msg.find("parse error") == std::string::npos) msg = msg.substr(msg.find("] ") + 2);
+  }
   size_t at = msg.find("parse error");
   if (at != std::string::npos) msg = msg.substr(at + std::strlen("parse error"));
   if (msg.rfind(" at ", 0) == 0) msg = msg.substr(4);
@@ -220,6 +397,38 @@ std::string describe_parse_error(const json::parse_error& e, std::optional<size_
 
 bool looks_like_single_job(const json& v) {
   return v.is_object() && !v.contains("jobs") && !v.contains("defaults");
+}
+
+StrictBuilder parse_strict(std::string_view text) {
+  StrictBuilder b;
+  json::sax_parse(text, &b);
+  return b;
+}
+
+// Refuses a document that gave a key twice, naming the job (or "defaults") and the key.
+void refuse_duplicate(const json& doc, const Duplicate& d, const std::string& source,
+                      std::optional<size_t> line, size_t number) {
+  const auto& steps = d.path;
+  auto in_job = [&](const json& job, size_t n, size_t from) {
+    Where{source, line, job_label(job, n)}.fail(
+        duplicate_message(d.key, describe_steps(steps, from)));
+  };
+  if (line) in_job(doc, number, 0);  // a JSON Lines record is one job
+  if (doc.is_array() && !steps.empty() && steps[0].is_index) {
+    in_job(doc[steps[0].index], steps[0].index + 1, 1);
+  }
+  if (looks_like_single_job(doc)) in_job(doc, 1, 0);
+  if (steps.empty()) {
+    throw InputError(fmt::format("{}: {}", source, "top-level " + duplicate_message(d.key, "")));
+  }
+  if (steps[0].key == "jobs" && steps.size() > 1 && steps[1].is_index && doc["jobs"].is_array()) {
+    in_job(doc["jobs"][steps[1].index], steps[1].index + 1, 2);
+  }
+  if (steps[0].key == "defaults") {
+    Where{source, line, "\"defaults\""}.fail(duplicate_message(d.key, describe_steps(steps, 1)));
+  }
+  throw InputError(
+      fmt::format("{}: {}", source, duplicate_message(d.key, describe_steps(steps, 0))));
 }
 
 std::vector<Job> read_jobs_array(const json& jobs, const Defaults& defaults,
@@ -242,13 +451,14 @@ std::vector<Job> parse_json_lines(std::string_view text, const std::string& sour
     ++line_no;
     start = nl == std::string_view::npos ? text.size() + 1 : nl + 1;
     if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
-    json v;
-    try {
-      v = json::parse(line);
-    } catch (const json::parse_error& e) {
-      throw InputError(source + ": " + describe_parse_error(e, line_no));
+    StrictBuilder parsed = parse_strict(line);
+    if (!parsed.error.empty()) {
+      throw InputError(source + ": " + describe_parse_error(parsed.error, line_no));
     }
-    out.push_back(read_job(v, out.size() + 1, line_no, base, source, named));
+    if (parsed.duplicate) {
+      refuse_duplicate(parsed.root, *parsed.duplicate, source, line_no, out.size() + 1);
+    }
+    out.push_back(read_job(parsed.root, out.size() + 1, line_no, base, source, named));
   }
   return out;
 }
@@ -329,9 +539,11 @@ std::vector<Job> parse_job_file(std::string_view text, const std::string& source
   std::vector<bool> named;  // which jobs were given a name (only those must be unique)
   json doc;
   bool whole = true;
-  try {
-    doc = json::parse(text);
-  } catch (const json::parse_error& e) {
+  StrictBuilder parsed = parse_strict(text);
+  if (parsed.error.empty()) {
+    doc = std::move(parsed.root);
+    if (parsed.duplicate) refuse_duplicate(doc, *parsed.duplicate, source, std::nullopt, 1);
+  } else {
     // Not one JSON document. If its first line is a JSON object by itself, it is JSON Lines.
     size_t first = text.find_first_not_of(" \t\r\n");
     size_t nl = text.find('\n', first);
@@ -341,7 +553,7 @@ std::vector<Job> parse_job_file(std::string_view text, const std::string& source
       whole = false;
       jobs = parse_json_lines(text, source, base, named);
     } else {
-      throw InputError(source + ": " + describe_parse_error(e, std::nullopt));
+      throw InputError(source + ": " + describe_parse_error(parsed.error, std::nullopt));
     }
   }
   if (whole) {
@@ -393,16 +605,57 @@ void apply_defaults(Job& job, const JobDefaults& defaults) {
   job.limits = defaults.limits;
 }
 
+namespace {
+
+[[noreturn]] void not_a_job_file(const std::string& shown, const std::string& text, size_t at) {
+  size_t line = 1 + static_cast<size_t>(std::count(text.begin(), text.begin() + at, '\n'));
+  throw InputError(fmt::format(
+      "{} is not text: byte {} (line {}) is a NUL byte, which no JSON job file holds. Is it a "
+      "job file? A job file is JSON or JSON Lines; for one command per line use --lines",
+      shown, at + 1, line));
+}
+
+}  // namespace
+
 std::string read_input(const std::string& path) {
-  if (path == "-") return read_all(STDIN_FILENO);
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) {
-    throw InputError(fmt::format("cannot read job file '{}': {}", path, std::strerror(errno)));
+  const std::string shown =
+      path == "-" ? std::string("the job file on stdin") : fmt::format("job file '{}'", path);
+  Fd opened;
+  int fd = STDIN_FILENO;
+  if (path != "-") {
+    opened.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!opened) {
+      throw InputError(fmt::format("cannot read job file '{}': {}", path, std::strerror(errno)));
+    }
+    fd = opened.get();
   }
-  try {
-    return read_all(fd.get());
-  } catch (const std::system_error& e) {
-    throw InputError(fmt::format("cannot read job file '{}': {}", path, e.code().message()));
+  const std::string too_large = fmt::format(
+      "{} is larger than {}, the most procpool reads (it reads a job file whole, and parses it, "
+      "before anything runs): is it a job file, or a stream that never ends? For a stream of "
+      "commands, one per line, use --lines",
+      shown, fmt::format("{} MiB", kMaxJobFileBytes >> 20));
+  std::string text;
+  struct stat st;
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+    if (static_cast<uint64_t>(st.st_size) > kMaxJobFileBytes) throw InputError(too_large);
+    text.reserve(static_cast<size_t>(st.st_size));  // one allocation, not a doubling series
+  }
+  char chunk[65536];
+  for (;;) {
+    ssize_t n = ::read(fd, chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      throw InputError(fmt::format("cannot read {}: {}", shown, std::strerror(errno)));
+    }
+    if (n == 0) return text;
+    if (text.size() + static_cast<size_t>(n) > kMaxJobFileBytes) throw InputError(too_large);
+    // Checked as it arrives: /dev/zero or a binary file is refused at its first chunk.
+    if (const void* nul = std::memchr(chunk, '\0', static_cast<size_t>(n))) {
+      size_t at = text.size() + static_cast<size_t>(static_cast<const char*>(nul) - chunk);
+      text.append(chunk, static_cast<size_t>(n));
+      not_a_job_file(shown, text, at);
+    }
+    text.append(chunk, static_cast<size_t>(n));
   }
 }
 

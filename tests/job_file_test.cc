@@ -529,7 +529,9 @@ TEST(JobFileNeeds, LongChainDoesNotCrash) {
   ASSERT_EQ(::waitpid(pid, &status, 0), pid);
   EXPECT_FALSE(WIFSIGNALED(status)) << "parse_job_file died by signal " << WTERMSIG(status)
                                     << " on a " << kSteps << "-step chain of needs";
-  if (WIFEXITED(status)) EXPECT_EQ(WEXITSTATUS(status), 0);
+  if (WIFEXITED(status)) {
+    EXPECT_EQ(WEXITSTATUS(status), 0);
+  }
 }
 
 // --- bad top level ----------------------------------------------------------------------------
