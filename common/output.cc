@@ -1,66 +1,81 @@
 #include "common/output.h"
 
-#include <fcntl.h>
-#include <stdlib.h>
-#include <unistd.h>
-
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <string>
+
+#include "common/fd.h"
+#include "common/spill_arena.h"
 
 namespace procpool {
 
 namespace {
 
-const char* spill_dir() {
-  const char* dir = ::getenv("TMPDIR");
-  return dir && *dir ? dir : "/tmp";
-}
+// Spilled bytes are written in pieces of this size: few extents per capture, little memory.
+constexpr size_t kChunk = 64u << 10;
 
-// An unlinked file in $TMPDIR, or the errno that refused one.
-int open_spill_file(Fd& out) {
-  const char* dir = spill_dir();
-  int fd = ::open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-  if (fd < 0 && errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) return errno;
-  if (fd < 0) {
-    // Some file systems have no O_TMPFILE: an unlinked named file does the same job.
-    std::string path = std::string(dir) + "/procpool-output-XXXXXX";
-    fd = ::mkostemp(path.data(), O_CLOEXEC);
-    if (fd < 0) return errno;
-    ::unlink(path.c_str());
-  }
-  out.reset(fd);
-  return 0;
-}
-
-// 0, or the errno of the write that failed.
-int pwrite_all(int fd, std::string_view data, uint64_t offset) {
-  while (!data.empty()) {
-    ssize_t n = ::pwrite(fd, data.data(), data.size(), static_cast<off_t>(offset));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return errno;
-    }
-    data.remove_prefix(static_cast<size_t>(n));
-    offset += static_cast<uint64_t>(n);
-  }
-  return 0;
-}
+std::atomic<uint64_t> g_budget{Output::kDefaultMemoryBudget};
+std::atomic<uint64_t> g_held{0};
 
 std::string spill_failure(const char* what, int err) {
-  return std::string(what) + " a temporary file in " + spill_dir() + " for it failed (" +
+  return std::string(what) + " a temporary file in " + SpillArena::dir() + " for it failed (" +
          std::strerror(err) + ")";
+}
+
+// Heap memory a string holds (its inline buffer costs nothing extra).
+uint64_t heap_bytes(const std::string& s) {
+  static const size_t kInline = std::string().capacity();
+  return s.capacity() > kInline ? s.capacity() : 0;
+}
+
+bool over_budget() {
+  return g_held.load(std::memory_order_relaxed) > g_budget.load(std::memory_order_relaxed);
 }
 
 }  // namespace
 
+void Output::set_memory_budget(uint64_t bytes) {
+  g_budget = bytes;
+}
+
+uint64_t Output::memory_held() {
+  return g_held.load();
+}
+
+Output::~Output() {
+  release();
+}
+
+void Output::release() {
+  for (const Extent& e : extents_) arena_->release(e.offset, e.size);
+  extents_.clear();
+  arena_.reset();
+  std::string().swap(memory_);
+  std::string().swap(pending_);
+  account();
+}
+
+void Output::account() {
+  uint64_t now = heap_bytes(memory_) + heap_bytes(pending_);
+  if (now != held_) {
+    g_held.fetch_add(now - held_, std::memory_order_relaxed);  // wraps correctly when smaller
+    held_ = now;
+  }
+}
+
 Output& Output::operator=(Output&& other) noexcept {
   if (this != &other) {
+    release();
     spill_bytes_ = other.spill_bytes_;
     runs_ = std::exchange(other.runs_, {});
     memory_ = std::exchange(other.memory_, {});
-    file_ = std::move(other.file_);
+    arena_ = std::move(other.arena_);
+    extents_ = std::exchange(other.extents_, {});
+    pending_ = std::exchange(other.pending_, {});
+    held_ = std::exchange(other.held_, 0);  // the bytes' share of the total moves with them
+    budget_spill_failed_ = std::exchange(other.budget_spill_failed_, false);
     out_bytes_ = std::exchange(other.out_bytes_, 0);
     err_bytes_ = std::exchange(other.err_bytes_, 0);
     failure_ = std::exchange(other.failure_, {});
@@ -75,10 +90,13 @@ bool Output::append(Stream s, std::string_view bytes) {
     return false;
   }
   if (bytes.empty()) return true;
-  uint64_t at = out_bytes_ + err_bytes_;
-  if (file_) {
-    if (int err = pwrite_all(file_.get(), bytes, at)) {
-      fail(spill_failure("writing to", err), bytes.size());
+  if (arena_) {
+    pending_.append(bytes);
+    if ((pending_.size() >= kChunk || over_budget()) && !flush_pending()) {
+      // Whatever of it did not reach the arena is lost, and counted as such.
+      dropped_ += bytes.size();
+      std::string().swap(pending_);
+      account();
       return false;
     }
   } else {
@@ -90,21 +108,72 @@ bool Output::append(Stream s, std::string_view bytes) {
   } else {
     runs_.push_back({s, bytes.size()});
   }
-  if (!file_ && memory_.size() > spill_bytes_) spill();
+  account();
+  if (!arena_ && memory_.size() > spill_bytes_) {
+    spill(/*must=*/true);
+  } else if (!arena_ && !budget_spill_failed_ && over_budget()) {
+    spill(/*must=*/false);
+  }
   return true;
 }
 
-void Output::spill() {
-  Fd file;
-  int err = open_spill_file(file);
-  if (!err) err = pwrite_all(file.get(), memory_, 0);
+void Output::spill(bool must) {
+  int err = 0;
+  auto arena = SpillArena::get(err);
+  int64_t at = arena ? arena->append(memory_) : 0;
+  if (at < 0) err = static_cast<int>(-at);
   if (err) {
-    // What is in memory stays whole; nothing more is taken.
-    fail(spill_failure(file ? "writing to" : "making", err), 0);
+    if (must) {
+      // What is in memory stays whole; nothing more is taken.
+      fail(spill_failure(arena ? "writing to" : "making", err), 0);
+    } else {
+      budget_spill_failed_ = true;  // kept in memory, as below the threshold it may be
+    }
     return;
   }
-  file_ = std::move(file);
+  arena_ = std::move(arena);
+  if (!memory_.empty()) extents_.push_back({static_cast<uint64_t>(at), memory_.size()});
   std::string().swap(memory_);  // give the memory back, not just the size
+  account();
+}
+
+bool Output::flush_pending() {
+  if (pending_.empty()) return true;
+  int64_t at = arena_->append(pending_);
+  if (at < 0) {
+    fail(spill_failure("writing to", static_cast<int>(-at)), 0);
+    return false;
+  }
+  auto offset = static_cast<uint64_t>(at);
+  if (!extents_.empty() && extents_.back().offset + extents_.back().size == offset) {
+    extents_.back().size += pending_.size();
+  } else {
+    extents_.push_back({offset, pending_.size()});
+  }
+  std::string().swap(pending_);
+  account();
+  return true;
+}
+
+void Output::seal() {
+  if (arena_) {
+    if (!flush_pending()) {
+      // The bytes that could not be written are lost from the end of the capture.
+      uint64_t lost = pending_.size();
+      dropped_ += lost;
+      for (uint64_t left = lost; left > 0 && !runs_.empty();) {
+        uint64_t cut = std::min(left, runs_.back().size);
+        (runs_.back().stream == Stream::kStdout ? out_bytes_ : err_bytes_) -= cut;
+        runs_.back().size -= cut;
+        left -= cut;
+        if (runs_.back().size == 0) runs_.pop_back();
+      }
+      std::string().swap(pending_);
+    }
+  } else if (memory_.capacity() > memory_.size() + memory_.size() / 8) {
+    memory_.shrink_to_fit();
+  }
+  account();
 }
 
 void Output::fail(const std::string& why, uint64_t bytes) {
@@ -113,24 +182,43 @@ void Output::fail(const std::string& why, uint64_t bytes) {
 }
 
 void Output::for_each(const std::function<void(Stream, std::string_view)>& fn) const {
-  uint64_t offset = 0;
-  std::string buf;
-  for (const Run& run : runs_) {
-    if (!file_) {
+  if (!arena_) {
+    uint64_t offset = 0;
+    for (const Run& run : runs_) {
       fn(run.stream, std::string_view(memory_).substr(offset, run.size));
       offset += run.size;
-      continue;
     }
+    return;
+  }
+  // The bytes are the extents in order, then pending_: read them as one sequence.
+  size_t ext = 0;         // extent being read
+  uint64_t in_ext = 0;    // how far into it
+  size_t in_pending = 0;  // how far into pending_, once the extents are read
+  std::string buf;
+  for (const Run& run : runs_) {
     uint64_t left = run.size;
     while (left > 0) {
-      buf.resize(std::min<uint64_t>(left, 1u << 16));
-      ssize_t n = ::pread(file_.get(), buf.data(), buf.size(), static_cast<off_t>(offset));
+      if (ext == extents_.size()) {
+        size_t n = std::min<uint64_t>(left, pending_.size() - in_pending);
+        if (n == 0) return;  // cannot happen: the runs count exactly what was kept
+        fn(run.stream, std::string_view(pending_).substr(in_pending, n));
+        in_pending += n;
+        left -= n;
+        continue;
+      }
+      const Extent& e = extents_[ext];
+      buf.resize(std::min<uint64_t>({left, e.size - in_ext, kChunk}));
+      ssize_t n = arena_->read(buf.data(), buf.size(), e.offset + in_ext);
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) throw_errno("pread (reading spilled job output)");
       if (n == 0) return;  // the file was truncated behind our back; nothing more to give
       fn(run.stream, std::string_view(buf.data(), static_cast<size_t>(n)));
-      offset += static_cast<uint64_t>(n);
       left -= static_cast<uint64_t>(n);
+      in_ext += static_cast<uint64_t>(n);
+      if (in_ext == e.size) {
+        ++ext;
+        in_ext = 0;
+      }
     }
   }
 }

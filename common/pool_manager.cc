@@ -659,6 +659,7 @@ void PoolManager::finish_attempt(Worker& w, const Ended& end) {
   Result r;
   r.worker_pid = w.remote_pid;
   r.host = w.host;
+  w.output.seal();
   r.output = std::move(w.output);
   w.output = Output(options_.spill_bytes);
   r.started_us = end.t0;
@@ -808,6 +809,7 @@ void PoolManager::end_job_ourselves(size_t index, Status status, const std::stri
   if (!w.remote) r.signal = SIGKILL;
   r.worker_pid = w.remote_pid;
   r.host = w.host;
+  w.output.seal();
   r.output = std::move(w.output);
   w.output = Output(options_.spill_bytes);
   r.started_us = w.sent_wall_us;
@@ -888,7 +890,8 @@ void PoolManager::settle_loss(Exiting& x) {
       r.error = what + " while running this job";
       r.worker_pid = w.remote_pid;
       r.host = w.host;
-      r.output = std::move(w.output);
+      w.output.seal();
+  r.output = std::move(w.output);
       complete(std::move(e), std::move(r));
     }
   }

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <string>
 #include <utility>
 #include <vector>
@@ -240,6 +241,96 @@ TEST(Output, TravelsInsideAResult) {
   Result moved = std::move(r);
   EXPECT_TRUE(moved.output.spilled());
   EXPECT_EQ(runs_of(moved.output), kInterleavedRuns);
+}
+
+// ---- the overall budget and the shared spill file ----------------------------------------------
+
+size_t open_descriptors() {
+  size_t n = 0;
+  for (auto it = std::filesystem::directory_iterator("/proc/self/fd");
+       it != std::filesystem::directory_iterator(); ++it) {
+    ++n;
+  }
+  return n;
+}
+
+// The budget is process-wide: each case sets its own and puts the default back.
+class OutputBudget : public ::testing::Test {
+ protected:
+  void TearDown() override { Output::set_memory_budget(Output::kDefaultMemoryBudget); }
+  // Distinct content per capture, so a byte read from another capture's extent shows.
+  static std::string piece(size_t capture, size_t n) {
+    return std::string(n, static_cast<char>('a' + capture % 26));
+  }
+};
+
+TEST_F(OutputBudget, CapturesTogetherHoldAtMostTheBudgetInMemory) {
+  constexpr uint64_t kBudget = 1u << 20;
+  Output::set_memory_budget(kBudget);
+  uint64_t before = Output::memory_held();
+  std::vector<Output> kept;
+  // 100 captures of 64 KiB: each far below its own 1 MiB threshold, 6.25 MiB together.
+  for (size_t c = 0; c < 100; ++c) {
+    Output out;
+    for (int i = 0; i < 16; ++i) ASSERT_TRUE(out.append(Stream::kStdout, piece(c, 4096)));
+    out.seal();
+    kept.push_back(std::move(out));
+    // A capture checks the budget as it grows: at most one chunk over it.
+    EXPECT_LE(Output::memory_held() - before, kBudget + (128u << 10)) << "capture " << c;
+  }
+  EXPECT_TRUE(kept.back().spilled());
+  for (size_t c = 0; c < kept.size(); ++c) {
+    EXPECT_EQ(kept[c].text(Stream::kStdout), piece(c, 16 * 4096)) << "capture " << c;
+  }
+  kept.clear();
+  EXPECT_EQ(Output::memory_held(), before);
+}
+
+TEST_F(OutputBudget, KeptSpilledCapturesHoldNoDescriptorEach) {
+  size_t before = open_descriptors();
+  std::vector<Output> kept;
+  for (size_t c = 0; c < 300; ++c) {
+    Output out(16);  // spills at once
+    ASSERT_TRUE(out.append(Stream::kStdout, piece(c, 1000)));
+    ASSERT_TRUE(out.append(Stream::kStderr, piece(c + 1, 10)));
+    out.seal();
+    ASSERT_TRUE(out.spilled());
+    kept.push_back(std::move(out));
+  }
+  EXPECT_LE(open_descriptors(), before + 1) << "one shared spill file at most";
+  for (size_t c = 0; c < kept.size(); ++c) {
+    EXPECT_EQ(kept[c].text(Stream::kStdout), piece(c, 1000));
+    EXPECT_EQ(kept[c].text(Stream::kStderr), piece(c + 1, 10));
+  }
+  kept.clear();
+  EXPECT_EQ(open_descriptors(), before) << "the spill file closes with its last capture";
+}
+
+TEST_F(OutputBudget, CapturesGrowingTogetherReadBackTheirOwnBytes) {
+  // Two running jobs spill into the one file at once: their extents interleave.
+  Output a(16), b(16);
+  std::string want_a, want_b;
+  for (int i = 0; i < 300; ++i) {
+    std::string pa = piece(0, 1000 + i), pb = piece(1, 3000 - i);
+    Stream sa = i % 3 ? Stream::kStdout : Stream::kStderr;
+    ASSERT_TRUE(a.append(sa, pa));
+    ASSERT_TRUE(b.append(Stream::kStdout, pb));
+    if (sa == Stream::kStdout) want_a += pa;
+    want_b += pb;
+  }
+  a.seal();
+  b.seal();
+  EXPECT_EQ(a.text(Stream::kStdout), want_a);
+  EXPECT_EQ(b.text(Stream::kStdout), want_b);
+  EXPECT_EQ(a.size(Stream::kStdout) + a.size(Stream::kStderr), 0u + 300 * 1000 + 299 * 300 / 2);
+}
+
+TEST_F(OutputBudget, AppendsAfterSealStillLand) {
+  Output out(16);
+  ASSERT_TRUE(out.append(Stream::kStdout, "first "));
+  out.seal();
+  ASSERT_TRUE(out.append(Stream::kStdout, "second"));
+  EXPECT_EQ(out.text(Stream::kStdout), "first second");
 }
 
 }  // namespace

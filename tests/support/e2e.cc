@@ -78,7 +78,9 @@ RunOutput run_program(const std::vector<std::string>& args, const std::string& i
 }
 
 std::string procpool_bin() {
-  return PROCPOOL_BIN;
+  // Another build of procpool, e.g. the commit before a change, to see a new test fail there.
+  const char* other = ::getenv("PROCPOOL_TEST_BIN");
+  return other && *other ? other : PROCPOOL_BIN;
 }
 std::string helper(const std::string& name) {
   return std::string(PROCPOOL_HELPERS) + "/" + name;
