@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <csignal>
+#include <new>
 
 #include <fmt/format.h>
 
@@ -231,6 +232,10 @@ void Batch::report(const Future& f) {
   bool written = false;
   try {
     written = printer_.job(f);
+  } catch (const std::bad_alloc&) {
+    // Costs this job's block, not the batch: its result is in the summary and the files.
+    log::error("cannot print the output of job '{}': out of memory", f.job().name);
+    written = true;
   } catch (const std::exception& e) {
     // stdout closed (EBADF), a full disk behind a redirection: the same as a reader gone.
     log::error("cannot write the output of job '{}': {}", f.job().name, e.what());

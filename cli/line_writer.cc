@@ -25,6 +25,7 @@ bool write_prefixed(int fd, std::string_view prefix, std::string_view bytes, boo
 }
 
 namespace {
+constexpr size_t kLinePiece = 64u << 10;  // the longest line --line-buffer holds back
 int fd_of(Stream s) {
   return s == Stream::kStdout ? STDOUT_FILENO : STDERR_FILENO;
 }
@@ -59,6 +60,18 @@ void LiveLines::add(const Job& job, Stream s, std::string_view bytes) {
     start = nl + 1;
   }
   part.append(bytes.substr(start));
+  // A line that never ends (a progress bar redrawn with CR, minified JSON) is printed in pieces,
+  // each ended by a newline of ours so no other job's line joins it: memory stays bounded.
+  while (part.size() >= kLinePiece) {
+    size_t cut = kLinePiece;
+    for (int back = 0; back < 3 && (static_cast<unsigned char>(part[cut]) & 0xC0) == 0x80; ++back) {
+      --cut;  // not inside a UTF-8 character
+    }
+    std::string piece = part.substr(0, cut) + '\n';
+    part.erase(0, cut);
+    if (!write_line(job, s, piece)) reader_left_ = true;
+  }
+  if (part.empty()) std::string().swap(part);
 }
 
 void LiveLines::finish(const Job& job) {

@@ -223,7 +223,13 @@ int main(int argc, char** argv) {
     run.input = procpool::RunOptions::Input::kLines;
   }
   setup_logging(run.verbose, run.quiet);
-  int status = procpool::run_batch(run);
+  int status = procpool::kExitUsage;
+  try {
+    status = procpool::run_batch(run);
+  } catch (const std::bad_alloc&) {
+    // Never an abort with a core dump: say it, and exit as for an input procpool cannot take.
+    procpool::log::error("out of memory; nothing more could be done (is ulimit -v too low?)");
+  }
   // Stopped by Ctrl-C or SIGTERM: everything is reported and cleaned up, and procpool now dies
   // of that signal, so a shell loop around it stops too (as it does for xargs).
   if (status == procpool::kExitSigint) procpool::SignalEvents::die_of(SIGINT);

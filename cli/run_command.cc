@@ -1,11 +1,13 @@
 #include "cli/run_command.h"
 
 #include <sys/prctl.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <csignal>
 #include <filesystem>
 #include <memory>
+#include <new>
 #include <set>
 
 #include "cli/batch.h"
@@ -149,6 +151,13 @@ int dry_run(JobSource& source) {
   return kExitOk;
 }
 
+// " (ulimit -v is 300 MiB)" when an address-space limit is set, else "".
+std::string memory_limit_note() {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_AS, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return "";
+  return fmt::format(" (ulimit -v is {} MiB)", rl.rlim_cur >> 20);
+}
+
 // The recorders the flags ask for, their files already open. Throws UsageError.
 std::vector<std::unique_ptr<Recorder>> make_recorders(const RunOptions& o,
                                                       AlreadyDone& already_done) {
@@ -166,9 +175,9 @@ int run_batch(const RunOptions& options) {
   CiStyle ci_style = CiStyle::kPlain;
   bool color = false;
   std::unique_ptr<JobSource> source;
-  Recorders recorders;                               // --junit, --joblog, ...
-  AlreadyDone already_done;                          // --resume: the journal's verdict
-  std::optional<SignalEvents> signals;               // from here on, taken by the loop
+  Recorders recorders;                  // --junit, --joblog, ...
+  AlreadyDone already_done;             // --resume: the journal's verdict
+  std::optional<SignalEvents> signals;  // from here on, taken by the loop
   try {
     plan = make_plan(options);
     source = open_source(options, plan.defaults);
@@ -187,6 +196,12 @@ int run_batch(const RunOptions& options) {
     return kExitUsage;
   } catch (const std::system_error& e) {
     log::error("cannot start: {}", e.what());
+    return kExitUsage;
+  } catch (const std::bad_alloc&) {
+    log::error(
+        "not enough memory to read the jobs{}: raise the limit, split the job file, or "
+        "stream commands with --lines (nothing was run)",
+        memory_limit_note());
     return kExitUsage;
   }
   auto started = Clock::now();
