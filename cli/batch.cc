@@ -43,8 +43,7 @@ void Batch::read_input() {
       // Bad input midway (InputError), or input that cannot be read: what was read still
       // runs to the end and is reported; nothing more is read.
       outcome_.input_error = e.what();
-      source_done_ = true;
-      stop(/*now=*/false);
+      source_done_ = true;  // not stop(): that would cancel what was read and not yet started
       break;
     }
     if (got == Fetched::kEnd) source_done_ = true;

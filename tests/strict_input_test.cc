@@ -476,5 +476,19 @@ TEST(StrictInputE2E, ANulInAStreamedLineIsThatJobsError) {
   }
 }
 
+// A line past the cap ends the input, not the jobs before it: those read and not yet started
+// still run (with -j1, two of them wait behind a slow first one when the bad line is read).
+TEST(StrictInputE2E, JobsReadBeforeABadLineStillRun) {
+  TempDir dir;
+  dir.write("lines", "sleep 0.5; touch first\ntouch second\ntouch third\ntrue #" +
+                         std::string(4 * kLineCap, 'x') + "\n");
+  RunOutput r = sh("$PP run --lines - -q -j1 < lines", dir.path());
+  EXPECT_EQ(r.exit_status, 2) << r.err.substr(0, 2000);
+  EXPECT_TRUE(contains(r.err, "goes past")) << r.err.substr(0, 2000);
+  for (const char* name : {"first", "second", "third"}) {
+    EXPECT_TRUE(file_exists(dir.path() + "/" + name)) << name << "\n" << r.err.substr(0, 2000);
+  }
+}
+
 }  // namespace
 }  // namespace procpool
