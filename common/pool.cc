@@ -42,27 +42,6 @@ class BlockSignalsForNewThreads {
   sigset_t saved_;
 };
 
-// Why `job` cannot run as written: a string exec takes holds a NUL byte, where exec would cut
-// it, running something other than the job says. Empty when it can run.
-std::string unpassable(const Job& job) {
-  auto nul = [](const std::string& what, const std::string& s) {
-    size_t at = s.find('\0');
-    if (at == std::string::npos) return std::string();
-    return what + " holds a NUL byte at offset " + std::to_string(at) +
-           ", which exec cannot pass: not run, rather than run cut short";
-  };
-  std::string why = nul("the command", job.shell);
-  for (size_t i = 0; i < job.argv.size() && why.empty(); ++i) {
-    why = nul("argument " + std::to_string(i) + " of the command", job.argv[i]);
-  }
-  for (const auto& [name, value] : job.env) {
-    if (why.empty()) why = nul("an environment variable's name", name);
-    if (why.empty()) why = nul("the value of environment variable " + name, value);
-  }
-  if (why.empty()) why = nul("the working directory", job.cwd);
-  return why;
-}
-
 }  // namespace
 
 ProcessPool::ProcessPool(PoolOptions options)
@@ -91,7 +70,6 @@ int ProcessPool::workers() const {
 
 Future ProcessPool::submit(Job job) {
   std::optional<Future> f;
-  std::string refused = unpassable(job);
   {
     std::lock_guard lock(shared_->mu);
     if (shared_->shutdown) {
@@ -104,16 +82,7 @@ Future ProcessPool::submit(Job job) {
     shared_->next_id = std::max(shared_->next_id, job.id + 1);
     if (job.name.empty()) job.name = job.command_text();
     f.emplace(std::move(job));
-    if (refused.empty()) shared_->incoming.push_back(*f);
-  }
-  if (!refused.empty()) {
-    // Ends here, never sent to a worker (whose exec would cut the string).
-    f->set_running_or_notify_cancel();
-    Result r;
-    r.status = Status::kError;
-    r.error = std::move(refused);
-    f->set_result(std::move(r));
-    return *f;
+    shared_->incoming.push_back(*f);
   }
   shared_->wake();
   return *f;

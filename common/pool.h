@@ -77,7 +77,8 @@ class ProcessPool {
   ProcessPool& operator=(const ProcessPool&) = delete;
 
   // Queues `job` (an id of 0 is replaced by the next free one). Throws std::runtime_error after
-  // shutdown (or a halt), saying which.
+  // shutdown (or a halt), saying which. A job whose command, arguments, environment or cwd
+  // holds a NUL byte (which exec would cut) is never run: it ends `error`, saying where.
   Future submit(Job job);
   // Submits every job; the returned object yields results in input order, each as soon as it
   // and all before it are done.

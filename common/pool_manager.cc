@@ -43,6 +43,27 @@ constexpr Millis kJobLastPause{500};
 // How long every job is refused, with no job running anywhere, before a worker makes room.
 constexpr Millis kShrinkAfter{1000};
 
+// Why `job` cannot run as written: a string exec takes holds a NUL byte, where exec would cut
+// it, running something other than the job says. Empty when it can run.
+std::string unpassable(const Job& job) {
+  auto nul = [](const std::string& what, const std::string& s) {
+    size_t at = s.find('\0');
+    if (at == std::string::npos) return std::string();
+    return what + " holds a NUL byte at offset " + std::to_string(at) +
+           ", which exec cannot pass: not run, rather than run cut short";
+  };
+  std::string why = nul("the command", job.shell);
+  for (size_t i = 0; i < job.argv.size() && why.empty(); ++i) {
+    why = nul("argument " + std::to_string(i) + " of the command", job.argv[i]);
+  }
+  for (const auto& [name, value] : job.env) {
+    if (why.empty()) why = nul("an environment variable's name", name);
+    if (why.empty()) why = nul("the value of environment variable " + name, value);
+  }
+  if (why.empty()) why = nul("the working directory", job.cwd);
+  return why;
+}
+
 std::string describe_wait_status(int status) {
   if (WIFSIGNALED(status)) return "was killed by " + signal_name(WTERMSIG(status));
   if (WIFEXITED(status)) return fmt::format("exited with status {}", WEXITSTATUS(status));
@@ -271,6 +292,15 @@ void PoolManager::dispatch() {
       pending_.pop_front();
       if (!e.running && !e.future.set_running_or_notify_cancel()) continue;
       e.running = true;
+      if (std::string why = unpassable(e.future.job()); !why.empty()) {
+        // Never sent to a worker, whose exec would cut the string; a result like any other,
+        // so --halt counts it.
+        Result r;
+        r.status = Status::kError;
+        r.error = std::move(why);
+        complete(std::move(e), std::move(r));
+        continue;
+      }
       std::string frame;
       try {
         append_message(frame, Task::of(e.future.job(), options_.stop, w->slot));
@@ -891,7 +921,7 @@ void PoolManager::settle_loss(Exiting& x) {
       r.worker_pid = w.remote_pid;
       r.host = w.host;
       w.output.seal();
-  r.output = std::move(w.output);
+      r.output = std::move(w.output);
       complete(std::move(e), std::move(r));
     }
   }

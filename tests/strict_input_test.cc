@@ -490,5 +490,17 @@ TEST(StrictInputE2E, JobsReadBeforeABadLineStillRun) {
   }
 }
 
+// A job refused for its NUL is a failure like any other: --halt counts it.
+TEST(StrictInputE2E, AJobRefusedForItsNulCountsForHalt) {
+  TempDir dir;
+  RunOutput r =
+      sh("printf 'touch cut\\000-rest\\ntouch later\\n' | "
+         "$PP run --lines - -q -j1 --halt now,fail=1",
+         dir.path());
+  EXPECT_EQ(r.exit_status, 1) << r.err;
+  EXPECT_FALSE(file_exists(dir.path() + "/later")) << "a job started after the halt\n" << r.err;
+  EXPECT_FALSE(file_exists(dir.path() + "/cut"));
+}
+
 }  // namespace
 }  // namespace procpool
