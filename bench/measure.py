@@ -310,6 +310,42 @@ def w6_startup(tools, size):
     return [Variant("1 job, -j2", tools.shell(lines, 2, file_arg=True))]
 
 
+def w8_memory(tools, size):
+    """W8: memory while output waits: a reader that stops for 3 s, -k behind a slow first job,
+    and --line-buffer given one endless line. Only the tools that group or order output hold
+    anything (procpool, GNU parallel); the others have nothing to compare here."""
+    n = size(300, 40)
+    block = "head -c 500000 /dev/zero"
+    lines = write_input(f"halfmb-{n}", [block + "\n"] * n)
+    slow_first = write_input(f"halfmb-slow-{n}",
+                             ["sleep 2; " + block + "\n"] + [block + "\n"] * (n - 1))
+    endless = write_input("endless-line", [f"head -c {size(100_000_000, 10_000_000)} /dev/zero\n"])
+    pp = [tools.procpool, "run", "--lines", "-", "-q", "-j", "2"]
+    gnu = ["parallel", "--will-cite", "-j", "2"]
+    have_gnu = tools.available["GNU parallel"]
+
+    def cases(stdin, variants, note="", jobs=n, procpool_note=""):
+        out = [Case("procpool", variants[0], stdin, jobs, 2, note=procpool_note or note)]
+        if have_gnu:
+            out.append(Case("GNU parallel", variants[1], stdin, jobs, 2, note=note))
+        return out
+
+    # The runner's stdout is a pipe whose reader sleeps first: peak RSS any process is the
+    # runner's (the reader is cat).
+    stopped = [["sh", "-c", 'exec "$@" | { sleep 3; exec cat; }', "sh"] + argv
+               for argv in (pp, gnu)]
+    return [
+        Variant(f"{n:,} jobs of 500 KB, reader stopped 3 s, -j2",
+                cases(lines, stopped, "peak RSS any process = the runner"),
+                expect_bytes=n * 500000),
+        Variant(f"-k behind a 2 s first job, {n:,} jobs of 500 KB, -j2",
+                cases(slow_first, [pp + ["-k"], gnu + ["-k"]]), expect_bytes=n * 500000),
+        Variant("--line-buffer, one job printing one endless line",
+                cases(endless, [pp + ["--line-buffer"], gnu + ["--line-buffer"]],
+                      jobs=1, procpool_note="a newline of procpool's every 64 KiB")),
+    ]
+
+
 # ---------------------------------------------------------------- session and report
 
 def run_workload(key, variants, args, env):
@@ -383,6 +419,7 @@ WORKLOADS = {
     "W4": ("`sleep 0.05` at -j8 (scheduling latency)", w4_sleep),
     "W5": ("a stream of `true` lines on stdin", w5_stream),
     "W6": ("start-up: one `true` job", w6_startup),
+    "W8": ("memory while output waits to be printed", w8_memory),
 }
 
 

@@ -25,7 +25,7 @@ class Output {
   static constexpr size_t kDefaultSpillBytes = 1u << 20;
   // Bytes all captures of the process keep in memory together, at most (about: a capture
   // checks as it grows), before the growing one spills as well.
-  static constexpr uint64_t kDefaultMemoryBudget = 64u << 20;
+  static constexpr uint64_t kDefaultMemoryBudget = 16u << 20;
   static void set_memory_budget(uint64_t bytes);
   // Bytes all captures alive hold in memory now.
   static uint64_t memory_held();
