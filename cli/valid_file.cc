@@ -47,6 +47,11 @@ void ValidFile::take_back(const std::exception& why) {
   end_ = committed_;
   std::string what = label_ + ": cannot write: " + why.what();
   if (!seekable_) throw std::runtime_error(what + "; it is incomplete");
+  restore_tail(what);
+  throw std::runtime_error(what + "; it stays valid " + kind_ + ", without this job");
+}
+
+void ValidFile::restore_tail(const std::string& what) {
   try {
     // Cut where the tail ends after the last whole record: space the file held already, so
     // writing the tail there again needs none.
@@ -57,7 +62,6 @@ void ValidFile::take_back(const std::exception& why) {
   } catch (const std::exception&) {
     throw std::runtime_error(what + "; " + remove_broken());
   }
-  throw std::runtime_error(what + "; it stays valid " + kind_ + ", without this job");
 }
 
 std::string ValidFile::remove_broken() {
@@ -98,15 +102,7 @@ void ValidFile::replace_tail(std::string tail) {
   } catch (const std::exception& e) {
     std::string what = label_ + ": cannot write its end: " + e.what();
     if (!seekable_) throw std::runtime_error(what + "; it is incomplete");
-    // Put the old tail back over whatever of the new one landed.
-    try {
-      if (::ftruncate(fd_.get(), static_cast<off_t>(committed_ + tail_.size())) != 0) {
-        throw std::system_error(errno, std::generic_category());
-      }
-      write_at(tail_, committed_);
-    } catch (const std::exception&) {
-      throw std::runtime_error(what + "; " + remove_broken());
-    }
+    restore_tail(what);  // over whatever of the new one landed
     throw std::runtime_error(what + "; it stays valid " + kind_ + ", without its summary");
   }
   // A shorter tail leaves the end of the old one behind it.

@@ -35,6 +35,9 @@ class ValidFile {
  private:
   void write_at(std::string_view bytes, uint64_t offset);
   [[noreturn]] void take_back(const std::exception& why);
+  // The tail back after the last whole record; when even that fails, the file is removed and
+  // `what` thrown, saying so.
+  void restore_tail(const std::string& what);
   std::string remove_broken();  // what became of it, for the message
 
   Fd fd_;

@@ -9,31 +9,16 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/job_file_errors.h"
+
 namespace procpool {
 namespace {
 
-// Passes when `needle` occurs in `message`; on failure shows both.
-::testing::AssertionResult contains(const std::string& message, const std::string& needle) {
-  if (message.find(needle) != std::string::npos) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure()
-         << "message \"" << message << "\" does not contain \"" << needle << '"';
-}
+using testing::contains;
+using testing::error_of;
 
 std::vector<Job> parse(std::string_view text) {
   return parse_job_file(text, "jobs.json");
-}
-
-// The InputError message for `text`, or a test failure when it parses.
-std::string error_of(std::string_view text, const std::string& source = "jobs.json") {
-  try {
-    auto jobs = parse_job_file(text, source);
-    ADD_FAILURE() << "expected InputError for:\n" << text << "\nparsed " << jobs.size() << " jobs";
-  } catch (const InputError& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "expected InputError, got another exception: " << e.what();
-  }
-  return "";
 }
 
 // --- accepted forms ---------------------------------------------------------------------------

@@ -43,6 +43,38 @@ size_t count_files(const std::string& dir) {
   return n;
 }
 
+// A FIFO for procpool's stdout whose reader is there but reads nothing until told: the stopped
+// reader of `procpool run big.json | less`.
+class StoppedReader {
+ public:
+  explicit StoppedReader(const std::string& path) : path_(path) {
+    if (::mkfifo(path.c_str(), 0600) == 0) {
+      fd_ = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    }
+  }
+  ~StoppedReader() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  bool ok() const { return fd_ >= 0; }
+  const std::string& path() const { return path_; }
+  // Reads everything until the writer closes; how many 'x' bytes came.
+  uint64_t read_all_xs() {
+    ::fcntl(fd_, F_SETFL, 0);
+    uint64_t xs = 0;
+    char buf[1 << 16];
+    for (ssize_t n; (n = ::read(fd_, buf, sizeof buf)) != 0;) {
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) break;
+      xs += static_cast<uint64_t>(std::count(buf, buf + n, 'x'));
+    }
+    return xs;
+  }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+};
+
 class MemoryBudget : public ::testing::Test {
  protected:
   // `jobs` jobs each printing `bytes` (a flood of 'x', one line), then leaving a mark in done/
@@ -69,14 +101,11 @@ class MemoryBudget : public ::testing::Test {
 TEST_F(MemoryBudget, AStoppedReaderCostsDiskNotMemory) {
   constexpr int kJobs = 300;
   constexpr size_t kBytes = 512u << 10;
-  std::string fifo = path("out.fifo");
-  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
-  // The reader: open, never read until every job has finished.
-  int reader = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  ASSERT_GE(reader, 0);
+  StoppedReader reader(path("out.fifo"));  // reads nothing until every job has finished
+  ASSERT_TRUE(reader.ok());
   std::string journal = path("journal");
   auto bg = Background::procpool({"run", "-j2", "--journal", journal, jobs_file(kJobs, kBytes)},
-                                 {.stdout_path = fifo});
+                                 {.stdout_path = reader.path()});
   ASSERT_TRUE(eventually([&] { return count_files(path("done")) == kJobs; }, 120s))
       << count_files(path("done")) << " of " << kJobs << " finished\n"
       << bg.stderr_so_far();
@@ -86,15 +115,7 @@ TEST_F(MemoryBudget, AStoppedReaderCostsDiskNotMemory) {
   EXPECT_LT(peak, 48 * 1024) << "coordinator peak RSS, KiB";
 
   // Now read: every job's output arrives whole.
-  ::fcntl(reader, F_SETFL, 0);
-  uint64_t xs = 0;
-  char buf[1 << 16];
-  for (ssize_t n; (n = ::read(reader, buf, sizeof buf)) != 0;) {
-    if (n < 0 && errno == EINTR) continue;
-    ASSERT_GT(n, 0) << std::strerror(errno);
-    xs += static_cast<uint64_t>(std::count(buf, buf + n, 'x'));
-  }
-  ::close(reader);
+  uint64_t xs = reader.read_all_xs();
   BackgroundResult r = bg.wait();
   EXPECT_EQ(r.exit_status, 0) << r.err;
   EXPECT_EQ(xs, uint64_t{kJobs} * kBytes);
@@ -134,26 +155,16 @@ TEST_F(MemoryBudget, ManySpilledOutputsNeedNoDescriptorEach) {
   if (run_program({"sh", "-c", "command -v prlimit"}).exit_status != 0) GTEST_SKIP();
   constexpr int kJobs = 200;
   constexpr size_t kBytes = 2u << 20;
-  std::string fifo = path("out.fifo");
-  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
-  int reader = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  ASSERT_GE(reader, 0);
+  StoppedReader reader(path("out.fifo"));
+  ASSERT_TRUE(reader.ok());
   std::string journal = path("journal");
   Background bg({"prlimit", "--nofile=64", procpool_bin(), "run", "-j2", "--journal", journal,
                  jobs_file(kJobs, kBytes)},
-                {.stdout_path = fifo});
+                {.stdout_path = reader.path()});
   ASSERT_TRUE(eventually([&] { return count_files(path("done")) == kJobs; }, 180s))
       << count_files(path("done")) << " of " << kJobs << " finished\n"
       << bg.stderr_so_far();
-  ::fcntl(reader, F_SETFL, 0);
-  uint64_t xs = 0;
-  char buf[1 << 16];
-  for (ssize_t n; (n = ::read(reader, buf, sizeof buf)) != 0;) {
-    if (n < 0 && errno == EINTR) continue;
-    ASSERT_GT(n, 0) << std::strerror(errno);
-    xs += static_cast<uint64_t>(std::count(buf, buf + n, 'x'));
-  }
-  ::close(reader);
+  uint64_t xs = reader.read_all_xs();
   BackgroundResult r = bg.wait();
   EXPECT_EQ(r.exit_status, 0) << r.err;
   EXPECT_EQ(xs, uint64_t{kJobs} * kBytes);

@@ -15,12 +15,16 @@
 #include "common/job_file.h"
 #include "common/pool.h"
 #include "tests/support/e2e.h"
+#include "tests/support/job_file_errors.h"
 #include "tests/support/process_checks.h"
 
 using namespace std::string_literals;
 
 namespace procpool {
 namespace {
+
+using testing::contains;
+using testing::error_of;
 
 using testing::file_exists;
 using testing::RunOutput;
@@ -30,25 +34,6 @@ using testing::TempDir;
 // The caps as the README states them (not taken from the code under test).
 constexpr size_t kJobFileCap = size_t{256} << 20;
 constexpr size_t kLineCap = size_t{128} << 10;
-
-::testing::AssertionResult contains(const std::string& message, const std::string& needle) {
-  if (message.find(needle) != std::string::npos) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure()
-         << "message \"" << message << "\" does not contain \"" << needle << '"';
-}
-
-// The InputError message for `text`, or a test failure when it parses.
-std::string error_of(std::string_view text) {
-  try {
-    auto jobs = parse_job_file(text, "jobs.json");
-    ADD_FAILURE() << "expected InputError for:\n" << text << "\nparsed " << jobs.size() << " jobs";
-  } catch (const InputError& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "expected InputError, got another exception: " << e.what();
-  }
-  return "";
-}
 
 // --- NUL bytes in the strings that reach exec or a file name --------------------------------
 
