@@ -1,5 +1,6 @@
 #include "worker/worker.h"
 
+#include <dirent.h>
 #include <poll.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -34,6 +35,11 @@ constexpr Millis kPipeGrace{200};
 // on its own write, so a slow reader never makes the worker's memory grow.
 constexpr size_t kHighWater = 4u << 20;
 constexpr size_t kReadChunk = 64u << 10;
+// Once a job's leftovers have had the last step of its stop sequence (SIGKILL), how often to look
+// again for ones that came back to us meanwhile, and how long to wait for all of them to die (a
+// process in D state cannot) before the job is reported anyway.
+constexpr Millis kStrayRecheck{10};
+constexpr Millis kStrayGiveUp{1000};
 
 int64_t wall_us() {
   timespec ts;
@@ -60,7 +66,38 @@ struct Running {
   std::optional<EndHow> stopped_for;               // timeout or killed, once stopping began
   size_t next_stop = 0;                            // next step of task.stop to take
   std::optional<Clock::time_point> next_stop_at;   // when to take it
+  // After the leader ended: what is still under the worker is the job's and is being stopped
+  // (the stop sequence above, now aimed at those processes) before `result` is reported.
+  std::optional<Ended> result;                     // set once sweeping began
+  int stray_signal = 0;                            // the step in force, for late arrivals
+  std::vector<pid_t> signalled;                    // ... who got it already (unreaped children)
+  std::optional<Clock::time_point> sweep_give_up;  // report anyway past this
 };
+
+// Our children, as the kernel lists them per thread (a read, not a walk through every process
+// on the machine). Every one is unreaped, and we are its only reaper: until we reap it its pid
+// cannot name anyone else, even if it has just died.
+std::vector<pid_t> children_of_this_process() {
+  std::vector<pid_t> kids;
+  DIR* tasks = ::opendir("/proc/self/task");
+  if (!tasks) return kids;
+  while (dirent* e = ::readdir(tasks)) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+    std::ifstream in(std::string("/proc/self/task/") + e->d_name + "/children");
+    for (pid_t pid; in >> pid;) kids.push_back(pid);
+  }
+  ::closedir(tasks);
+  return kids;
+}
+
+// Reaps what has exited among our children; true while any is left (running or not).
+bool have_children() {
+  for (;;) {
+    pid_t pid = ::waitpid(-1, nullptr, WNOHANG);
+    if (pid == 0) return true;
+    if (pid < 0 && errno != EINTR) return false;  // ECHILD
+  }
+}
 
 class Worker {
  public:
@@ -82,6 +119,11 @@ class Worker {
   void on_timers();
   void maybe_finish();
   void kill_group_and_reap(pid_t pgid);
+  // Starts stopping what the ended job left under us; sends `end` at once when nothing is.
+  void sweep_or_report(Ended end);
+  // Sends the step in force to every leftover that has not had it yet (and to its group).
+  void signal_strays();
+  void report_swept();
   void kill_strays();
   template <typename Message>
   void send(const Message& m) {
@@ -96,6 +138,8 @@ class Worker {
   std::optional<Running> job_;  // the job running now
   bool input_closed_ = false;   // the coordinator closed our stdin (or is gone)
   int slot_ = 0;                // our slot as last told, exported as PROCPOOL_SLOT
+  pid_t own_pgid_ = 0;          // our process group: never signalled as a stray's
+  pid_t own_sid_ = 0;           // our session: a stray's group in it is signalled only if it leads
   std::string default_cwd_;     // where jobs without a cwd run ("": where we were started)
 };
 
@@ -206,7 +250,7 @@ void Worker::reap() {
     pid_t pid = ::wait4(-1, &status, WNOHANG, &ru);
     if (pid <= 0) return;  // 0: none left to reap now; -1 (ECHILD): no children at all
     // Anything but our job's leader is an orphan re-parented to us as subreaper: just reaped.
-    if (job_ && pid == job_->pid) {
+    if (job_ && !job_->exited && pid == job_->pid) {
       job_->exited = true;
       job_->wait_status = status;
       job_->usage = ru;
@@ -216,6 +260,13 @@ void Worker::reap() {
 }
 
 void Worker::begin_stop(EndHow why) {
+  if (job_->result) {
+    // The job has ended and is only waiting for its leftovers: no more grace for them.
+    job_->task.stop = {{SIGKILL, Millis(0)}};
+    job_->next_stop = 0;
+    take_stop_step();
+    return;
+  }
   if (job_->stopped_for) return;
   job_->stopped_for = why;
   job_->next_stop = 0;
@@ -224,6 +275,25 @@ void Worker::begin_stop(EndHow why) {
 
 void Worker::take_stop_step() {
   const auto& steps = job_->task.stop;
+  if (job_->result) {
+    // Sweeping: each step goes to the leftovers, and after the last one whatever still arrives
+    // (the children of the ones just killed) gets SIGKILL until none is left.
+    auto now = Clock::now();
+    Millis wait = kStrayRecheck;
+    job_->stray_signal = SIGKILL;
+    if (job_->next_stop < steps.size()) {
+      const StopStep& step = steps[job_->next_stop++];
+      job_->stray_signal = step.signal;
+      if (job_->next_stop < steps.size()) wait = step.grace;
+    }
+    if (job_->next_stop >= steps.size() && !job_->sweep_give_up) {
+      job_->sweep_give_up = now + kStrayGiveUp;
+    }
+    job_->signalled.clear();
+    signal_strays();
+    job_->next_stop_at = now + wait;
+    return;
+  }
   if (job_->next_stop >= steps.size()) {
     job_->next_stop_at.reset();
     return;
@@ -242,8 +312,8 @@ std::optional<Clock::time_point> Worker::next_timer() const {
   if (!job_) return std::nullopt;
   // While the coordinator lags, the pipe grace waits for it (poll wakes on POLLOUT instead).
   auto give_up = wbuf_.pending() < kHighWater ? job_->pipes_give_up : std::nullopt;
-  for (const auto& c :
-       {job_->stopped_for ? std::nullopt : job_->deadline, job_->next_stop_at, give_up}) {
+  for (const auto& c : {job_->stopped_for ? std::nullopt : job_->deadline, job_->next_stop_at,
+                        give_up, job_->sweep_give_up}) {
     if (c && (!t || *c < *t)) t = c;
   }
   return t;
@@ -256,10 +326,25 @@ void Worker::on_timers() {
     begin_stop(EndHow::kTimeout);
   }
   if (job_->next_stop_at && now >= *job_->next_stop_at) take_stop_step();
+  if (job_->sweep_give_up && now >= *job_->sweep_give_up && have_children()) {
+    log::warn(
+        "job {}: {} process(es) it left behind did not die after SIGKILL (stuck in the "
+        "kernel?); reporting it anyway",
+        job_->task.id, children_of_this_process().size());
+    report_swept();
+  }
 }
 
 void Worker::maybe_finish() {
   if (!job_ || !job_->exited) return;
+  if (job_->result) {
+    if (!have_children()) {
+      report_swept();
+    } else {
+      signal_strays();  // the children of those that died meanwhile
+    }
+    return;
+  }
   bool pipes_open = job_->out.valid() || job_->err.valid();
   if (pipes_open) {
     if (Clock::now() < *job_->pipes_give_up) return;
@@ -291,12 +376,12 @@ void Worker::maybe_finish() {
     end.sig = WTERMSIG(r.wait_status);
   }
   if (r.stopped_for) end.how = *r.stopped_for;
-  send(end);
-  job_.reset();
+  sweep_or_report(std::move(end));
 }
 
 void Worker::kill_group_and_reap(pid_t pgid) {
-  ::kill(-pgid, SIGKILL);
+  // No member left (the usual case): nothing to wait for either.
+  if (::kill(-pgid, SIGKILL) != 0 && errno == ESRCH) return;
   // As subreaper we inherit each member as its parent dies, before that parent can be reaped,
   // so waiting on the group until ECHILD collects the whole family, however deep. The leader
   // itself was already reaped; its pid cannot be reused while members keep the group alive.
@@ -304,18 +389,60 @@ void Worker::kill_group_and_reap(pid_t pgid) {
   }
 }
 
+void Worker::sweep_or_report(Ended end) {
+  // A worker runs one job at a time, so whatever is still under us now belongs to the job that
+  // just ended: processes that left its group (setsid daemons, setpgid) and were re-parented to
+  // us as their parents died. The usual case, none, costs one waitpid.
+  if (!have_children()) {
+    send(end);
+    job_.reset();
+    return;
+  }
+  Running& r = *job_;
+  r.result = std::move(end);  // its times stay the job's own: the sweep is not counted
+  // What they write now is not the job's output.
+  r.out.reset();
+  r.err.reset();
+  r.pipes_give_up.reset();
+  r.deadline.reset();
+  // A job that was stopped has had its stop sequence; its leftovers get no second one.
+  if (r.stopped_for) r.task.stop = {{SIGKILL, Millis(0)}};
+  r.next_stop = 0;
+  take_stop_step();
+}
+
+void Worker::signal_strays() {
+  Running& r = *job_;
+  for (pid_t pid : children_of_this_process()) {
+    if (std::find(r.signalled.begin(), r.signalled.end(), pid) != r.signalled.end()) continue;
+    r.signalled.push_back(pid);
+    // Its group too, when every member of it is the job's: a group it leads (its id is that
+    // of our unreaped child, so it cannot be reused), or any group of a session the job made.
+    // Never a group of our own session that the stray merely joined (ours, the coordinator's).
+    pid_t pgid = ::getpgid(pid);
+    pid_t sid = ::getsid(pid);
+    bool whole_group =
+        pgid > 0 && pgid != own_pgid_ && (pgid == pid || (sid > 0 && sid != own_sid_));
+    ::kill(pid, r.stray_signal);
+    if (whole_group) ::kill(-pgid, r.stray_signal);
+    if (r.stray_signal != SIGKILL && r.stray_signal != SIGCONT) {
+      // A stopped process would only act on the signal once continued.
+      ::kill(pid, SIGCONT);
+      if (whole_group) ::kill(-pgid, SIGCONT);
+    }
+  }
+}
+
+void Worker::report_swept() {
+  send(*job_->result);
+  job_.reset();
+}
+
 void Worker::kill_strays() {
-  // Processes that left the job's group (setsid daemons) were re-parented to us when their
-  // parents died: end them and reap them. The kernel lists our children directly (we have one
-  // thread), which costs a read rather than a walk through every process on the machine; each
-  // one killed may hand us its own children, so read again until none is left.
-  std::string list = "/proc/self/task/" + std::to_string(::getpid()) + "/children";
-  for (int round = 0; round < 100; ++round) {
-    std::ifstream in(list);
-    std::vector<pid_t> kids;
-    for (pid_t pid; in >> pid;) kids.push_back(pid);
-    if (kids.empty()) return;
-    for (pid_t pid : kids) {
+  // At exit, whatever is still under us (a job's leftovers that would not die in time) goes.
+  // Each one killed may hand us its own children, so look again until none is left.
+  for (int round = 0; round < 100 && have_children(); ++round) {
+    for (pid_t pid : children_of_this_process()) {
       ::kill(pid, SIGKILL);
       while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
       }
@@ -326,6 +453,8 @@ void Worker::kill_strays() {
 int Worker::run() {
   // Orphans of our jobs come back to us, so they can be killed and reaped (PID 1 may not).
   ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+  own_pgid_ = ::getpgrp();
+  own_sid_ = ::getsid(0);
   ::signal(SIGPIPE, SIG_IGN);
   sigset_t mask;
   sigemptyset(&mask);

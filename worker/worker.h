@@ -1,6 +1,9 @@
 // `procpool worker`: reads task frames on stdin, runs each job, streams output and results back
 // as frames on stdout. Speaks only over those two descriptors, so the same loop serves a local
-// pipe, ssh and srun.
+// pipe, ssh and srun. It runs one job at a time and is a child subreaper, so what is still under
+// it once a job's main process has ended (daemons that left the job's group) is that job's: it
+// gets the job's stop sequence (SIGKILL at once when the job was itself stopped) and is reaped
+// before the job's result is sent.
 #pragma once
 
 #include <string>
