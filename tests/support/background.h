@@ -115,6 +115,8 @@ class Background {
   // Writes `text` to its stdin (keep_stdin_open), which stays open afterwards: an input that has
   // said something and may say more, as a pipe from a slow producer or a terminal does.
   void write_stdin(std::string_view text) { write_all(stdin_write_.get(), text); }
+  // Closes its stdin (keep_stdin_open): the input has ended, as a finished producer's pipe does.
+  void close_stdin() { stdin_write_.reset(); }
 
   // Waits (bounded) until its stderr so far contains `text`; true when it does.
   bool wait_for_stderr(const std::string& text,
