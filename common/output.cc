@@ -90,31 +90,47 @@ bool Output::append(Stream s, std::string_view bytes) {
     return false;
   }
   if (bytes.empty()) return true;
-  if (arena_) {
-    pending_.append(bytes);
-    if ((pending_.size() >= kChunk || over_budget()) && !flush_pending()) {
-      // Whatever of it did not reach the arena is lost, and counted as such.
-      dropped_ += bytes.size();
-      std::string().swap(pending_);
-      account();
-      return false;
-    }
-  } else {
-    memory_.append(bytes);
-  }
   (s == Stream::kStdout ? out_bytes_ : err_bytes_) += bytes.size();
   if (!runs_.empty() && runs_.back().stream == s) {
     runs_.back().size += bytes.size();
   } else {
     runs_.push_back({s, bytes.size()});
   }
+  if (arena_) {
+    // Written in whole chunks only, whatever the budget says: pending_ is bounded by one chunk
+    // per capture, and few large extents keep the list and the reads back short.
+    pending_.append(bytes);
+    if (pending_.size() >= kChunk && !flush_pending()) {
+      drop_pending();
+      return false;
+    }
+    account();
+    return true;
+  }
+  memory_.append(bytes);
   account();
-  if (!arena_ && memory_.size() > spill_bytes_) {
+  if (memory_.size() > spill_bytes_) {
     spill(/*must=*/true);
-  } else if (!arena_ && !budget_spill_failed_ && over_budget()) {
+  } else if (!budget_spill_failed_ && over_budget()) {
     spill(/*must=*/false);
   }
   return true;
+}
+
+void Output::drop_pending() {
+  // The bytes that could not be written are lost from the end of the capture: the counts and
+  // runs say so, and what is kept reads back whole.
+  uint64_t lost = pending_.size();
+  dropped_ += lost;
+  for (uint64_t left = lost; left > 0 && !runs_.empty();) {
+    uint64_t cut = std::min(left, runs_.back().size);
+    (runs_.back().stream == Stream::kStdout ? out_bytes_ : err_bytes_) -= cut;
+    runs_.back().size -= cut;
+    left -= cut;
+    if (runs_.back().size == 0) runs_.pop_back();
+  }
+  std::string().swap(pending_);
+  account();
 }
 
 void Output::spill(bool must) {
@@ -157,19 +173,7 @@ bool Output::flush_pending() {
 
 void Output::seal() {
   if (arena_) {
-    if (!flush_pending()) {
-      // The bytes that could not be written are lost from the end of the capture.
-      uint64_t lost = pending_.size();
-      dropped_ += lost;
-      for (uint64_t left = lost; left > 0 && !runs_.empty();) {
-        uint64_t cut = std::min(left, runs_.back().size);
-        (runs_.back().stream == Stream::kStdout ? out_bytes_ : err_bytes_) -= cut;
-        runs_.back().size -= cut;
-        left -= cut;
-        if (runs_.back().size == 0) runs_.pop_back();
-      }
-      std::string().swap(pending_);
-    }
+    if (!flush_pending()) drop_pending();
   } else if (memory_.capacity() > memory_.size() + memory_.size() / 8) {
     memory_.shrink_to_fit();
   }

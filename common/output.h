@@ -69,6 +69,7 @@ class Output {
   // fails the capture; else (the overall budget) a failure keeps the bytes in memory.
   void spill(bool must);
   bool flush_pending();  // pending_ to the arena as one extent; false (and failed) when it cannot
+  void drop_pending();   // after a failed flush: pending_'s bytes counted lost, not kept
   void account();        // held_ and the process-wide total, after memory_ or pending_ changed
   void release();        // extents and memory given back
   void fail(const std::string& why, uint64_t bytes);

@@ -47,13 +47,19 @@ std::shared_ptr<SpillArena> SpillArena::get(int& err) {
   return arena;
 }
 
+uint64_t SpillArena::rounded(uint64_t size) {
+  return (size + kBlock - 1) / kBlock * kBlock;
+}
+
 int64_t SpillArena::append(std::string_view bytes) {
   uint64_t at;
   {
     std::lock_guard lock(mu_);
     at = end_;
-    end_ += bytes.size();
-    live_ += bytes.size();  // reserved: the file is not cut while this write is under way
+    // Whole blocks each, so releasing one extent frees all of its space (a hole punched in a
+    // block shared with a neighbour would free nothing until the file is cut).
+    end_ += rounded(bytes.size());
+    live_ += rounded(bytes.size());  // reserved: the file is not cut while this write is on
   }
   uint64_t offset = at;
   while (!bytes.empty()) {
@@ -61,7 +67,7 @@ int64_t SpillArena::append(std::string_view bytes) {
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       int err = errno;
-      release(at, offset - at + bytes.size());
+      release(at, offset - at + bytes.size());  // the whole reservation
       return -err;
     }
     bytes.remove_prefix(static_cast<size_t>(n));
@@ -75,6 +81,7 @@ ssize_t SpillArena::read(char* buf, size_t n, uint64_t offset) const {
 }
 
 void SpillArena::release(uint64_t offset, uint64_t size) {
+  size = rounded(size);
   std::lock_guard lock(mu_);
   live_ -= size;
   if (live_ == 0) {
@@ -83,7 +90,6 @@ void SpillArena::release(uint64_t offset, uint64_t size) {
     (void)::ftruncate(fd_.get(), 0);
     return;
   }
-  // Only whole blocks inside the extent are freed; the rest goes when the file is cut.
   (void)::fallocate(fd_.get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
                     static_cast<off_t>(offset), static_cast<off_t>(size));
 }

@@ -28,12 +28,17 @@ class SpillArena {
   int64_t append(std::string_view bytes);
   // pread(2) on the arena.
   ssize_t read(char* buf, size_t n, uint64_t offset) const;
-  // Gives an extent back.
+  // Gives an extent back (its offset and the size appended, or several adjacent ones merged).
   void release(uint64_t offset, uint64_t size);
 
   explicit SpillArena(Fd fd) : fd_(std::move(fd)) {}
 
  private:
+  // Extents take whole blocks of this size (4 KiB: the page of tmpfs and the block of ext4;
+  // a file system with larger blocks frees a little less until the file is cut).
+  static constexpr uint64_t kBlock = 4096;
+  static uint64_t rounded(uint64_t size);
+
   Fd fd_;
   std::mutex mu_;      // guards end_ and live_
   uint64_t end_ = 0;   // where the next extent goes

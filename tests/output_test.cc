@@ -1,14 +1,19 @@
 // Output: arrival order of both streams, merging of runs, spilling to a file, raw bytes.
 #include "common/output.h"
 
-#include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include <gtest/gtest.h>
+
 #include "common/job.h"
+#include "tests/support/e2e.h"
+#include "tests/support/tmpfs.h"
 
 namespace procpool {
 namespace {
@@ -323,6 +328,37 @@ TEST_F(OutputBudget, CapturesGrowingTogetherReadBackTheirOwnBytes) {
   EXPECT_EQ(a.text(Stream::kStdout), want_a);
   EXPECT_EQ(b.text(Stream::kStdout), want_b);
   EXPECT_EQ(a.size(Stream::kStdout) + a.size(Stream::kStderr), 0u + 300 * 1000 + 299 * 300 / 2);
+}
+
+// A full TMPDIR mid-capture: what could not be written is counted lost, and what is kept reads
+// back exactly as counted (the tail of a failed job is what it last printed that was kept).
+TEST_F(OutputBudget, ASpillThatFailsMidwayKeepsCountsTrue) {
+  if (::geteuid() != 0) GTEST_SKIP() << "mounting a small tmpfs needs root";
+  testing::TempDir dir;
+  testing::ScopedTmpfs disk(dir.path() + "/tmp", "64k");
+  if (!disk.mounted()) GTEST_SKIP() << "cannot mount a tmpfs: " << disk.error();
+  const char* saved = ::getenv("TMPDIR");
+  std::string restore = saved ? saved : "";
+  ::setenv("TMPDIR", disk.dir().c_str(), 1);
+  {
+    Output out(16);
+    uint64_t given = 0;
+    for (int i = 0; i < 100 && out.failure().empty(); ++i) {
+      out.append(i % 2 ? Stream::kStdout : Stream::kStderr, std::string(3000, 'a' + i % 26));
+      given += 3000;
+    }
+    out.seal();
+    EXPECT_FALSE(out.failure().empty()) << "the 64 KiB disk took 300 KB";
+    uint64_t kept = out.size(Stream::kStdout) + out.size(Stream::kStderr);
+    EXPECT_EQ(kept + out.dropped(), given);
+    EXPECT_EQ(out.text(Stream::kStdout).size(), out.size(Stream::kStdout));
+    EXPECT_EQ(out.text(Stream::kStderr).size(), out.size(Stream::kStderr));
+  }
+  if (saved) {
+    ::setenv("TMPDIR", restore.c_str(), 1);
+  } else {
+    ::unsetenv("TMPDIR");
+  }
 }
 
 TEST_F(OutputBudget, AppendsAfterSealStillLand) {
