@@ -274,6 +274,11 @@ void HtmlReport::finish(const Summary& s) {
   }
   file_.reset();
   spill_.reset();
+  if (!spill_error_.empty()) {
+    // The page stands, but without some jobs' output: a file that is not whole says so.
+    throw std::runtime_error(fmt::format("{} {}: written without the output of some jobs: {}",
+                                         kFlag, path_, spill_error_));
+  }
 }
 
 void HtmlReport::write_page(const Summary& s) {

@@ -11,6 +11,7 @@
 #include "cli/junit.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -104,6 +105,15 @@ JunitRecorder::JunitRecorder(std::string path, std::string suite, std::string cl
   if (!fd) {
     throw UsageError(
         fmt::format("--junit {}: cannot create the report: {}", path_, std::strerror(errno)));
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    // The counts in <testsuite> are rewritten in place as jobs finish: a pipe would get the
+    // zeros of the start and never the closing tags.
+    throw UsageError(fmt::format(
+        "--junit {}: not a regular file (a pipe or a terminal?); JUnit's counts are rewritten "
+        "in place as jobs finish, so give the path of a file",
+        path_));
   }
   const std::string& host = local_host_name();
   // JUnit's timestamp has no zone (it is UTC here) and no fraction.

@@ -25,6 +25,7 @@ ValidFile::ValidFile(Fd fd, std::string_view flag, std::string path, std::string
     committed_ = end_ = head.size();
     if (seekable_) write_at(tail_, committed_);
   } catch (const std::exception& e) {
+    remove_unfinished(fd_.get(), path_);  // not even its head: nothing to mistake for a report
     throw std::runtime_error(label_ + ": cannot write it: " + e.what());
   }
 }
@@ -64,12 +65,19 @@ void ValidFile::restore_tail(const std::string& what) {
   }
 }
 
+void ValidFile::check_usable() const {
+  if (broken_)
+    throw std::runtime_error(label_ + ": not written any more: it could not be kept valid");
+}
+
 std::string ValidFile::remove_broken() {
+  broken_ = true;  // whether or not it could be removed, nothing more goes into it
   return remove_unfinished(fd_.get(), path_) ? "removed it, as it could not be kept valid"
                                              : "it could not be kept valid";
 }
 
 void ValidFile::write(std::string_view piece) {
+  check_usable();
   try {
     write_at(piece, end_);
   } catch (const std::exception& e) {
@@ -79,6 +87,7 @@ void ValidFile::write(std::string_view piece) {
 }
 
 void ValidFile::commit() {
+  check_usable();
   try {
     if (seekable_) write_at(tail_, end_);
   } catch (const std::exception& e) {
@@ -88,6 +97,7 @@ void ValidFile::commit() {
 }
 
 void ValidFile::overwrite(uint64_t offset, std::string_view bytes) {
+  check_usable();
   if (!seekable_) return;  // gone down the pipe already
   try {
     write_at(bytes, offset);
@@ -97,6 +107,7 @@ void ValidFile::overwrite(uint64_t offset, std::string_view bytes) {
 }
 
 void ValidFile::replace_tail(std::string tail) {
+  check_usable();
   try {
     write_at(tail, committed_);
   } catch (const std::exception& e) {

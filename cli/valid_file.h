@@ -38,12 +38,14 @@ class ValidFile {
   // The tail back after the last whole record; when even that fails, the file is removed and
   // `what` thrown, saying so.
   void restore_tail(const std::string& what);
-  std::string remove_broken();  // what became of it, for the message
+  std::string remove_broken();  // what became of it, for the message; no write after it
+  void check_usable() const;    // throws once the file could not be kept valid
 
   Fd fd_;
   std::string path_, label_, kind_;
   std::string tail_;
   bool seekable_ = false;   // a pipe cannot be rewritten: records go out as they come
+  bool broken_ = false;     // could not be kept valid (and was removed): written no more
   uint64_t committed_ = 0;  // where the tail sits
   uint64_t end_ = 0;        // where the next piece goes
 };

@@ -92,5 +92,17 @@ TEST(ValidFile, AFileThatCannotBeWrittenNamesItselfAndWhatBecameOfIt) {
   std::signal(SIGPIPE, previous);
 }
 
+// JUnit's counts are rewritten in place: a pipe would get the zeros of the start and no closing
+// tags, so it is refused before anything runs.
+TEST(ValidFile, JunitToAPipeIsRefusedBeforeAnythingRuns) {
+  TempDir dir;
+  std::string jobs = dir.write("jobs.txt", "touch " + dir.path() + "/ran\n");
+  testing::RunOutput r =
+      testing::run_program({"sh", "-c", "\"$0\" run --lines --junit /dev/stdout \"$1\" | cat",
+                            testing::procpool_bin(), jobs});
+  EXPECT_NE(r.err.find("--junit /dev/stdout: not a regular file"), std::string::npos) << r.err;
+  EXPECT_FALSE(testing::file_exists(dir.path() + "/ran"));
+}
+
 }  // namespace
 }  // namespace procpool
