@@ -187,20 +187,24 @@ RecordReader::RecordReader(Fd fd, char sep)
 Fetched RecordReader::fetch(std::string& record) {
   for (;;) {
     size_t at = buf_.find(sep_, pos_);
+    // The same limit whether the separator has arrived yet or not.
+    size_t length = (at != std::string::npos ? at : buf_.size()) - pos_;
+    if (length > kMaxRecordBytes) {
+      bool text = buf_.find('\0', pos_) == std::string::npos;
+      std::string unended = at != std::string::npos ? ""
+                            : sep_ == '\n'          ? " with no newline"
+                                                    : " with no NUL separator";
+      throw InputError(fmt::format(
+          "input {} {} goes past {} KiB{}: no command can hold it (the kernel passes at most "
+          "128 KiB in one argument){}",
+          sep_ == '\n' ? "line" : "record", records_ + 1, kMaxRecordBytes >> 10, unended,
+          text ? "" : "; it holds NUL bytes: is the input a text file?"));
+    }
     if (at != std::string::npos) {
       record.assign(buf_, pos_, at - pos_);
       pos_ = at + 1;
       ++records_;
       return Fetched::kJob;
-    }
-    if (buf_.size() - pos_ > kMaxRecordBytes) {
-      bool text = buf_.find('\0', pos_) == std::string::npos;
-      throw InputError(fmt::format(
-          "input {} {} goes past {} KiB with no {}: no command can hold it (the kernel passes at "
-          "most 128 KiB in one argument){}",
-          sep_ == '\n' ? "line" : "record", records_ + 1, kMaxRecordBytes >> 10,
-          sep_ == '\n' ? "newline" : "NUL separator",
-          text ? "" : "; it holds NUL bytes: is the input a text file?"));
     }
     if (eof_) {
       if (pos_ >= buf_.size()) return Fetched::kEnd;

@@ -46,22 +46,24 @@ constexpr Millis kShrinkAfter{1000};
 // Why `job` cannot run as written: a string exec takes holds a NUL byte, where exec would cut
 // it, running something other than the job says. Empty when it can run.
 std::string unpassable(const Job& job) {
+  // Dispatched per job: the message is built only when there is a NUL to tell of.
+  auto has_nul = [](const std::string& s) { return s.find('\0') != std::string::npos; };
   auto nul = [](const std::string& what, const std::string& s) {
-    size_t at = s.find('\0');
-    if (at == std::string::npos) return std::string();
-    return what + " holds a NUL byte at offset " + std::to_string(at) +
+    return what + " holds a NUL byte at offset " + std::to_string(s.find('\0')) +
            ", which exec cannot pass: not run, rather than run cut short";
   };
-  std::string why = nul("the command", job.shell);
-  for (size_t i = 0; i < job.argv.size() && why.empty(); ++i) {
-    why = nul("argument " + std::to_string(i) + " of the command", job.argv[i]);
+  if (has_nul(job.shell)) return nul("the command", job.shell);
+  for (size_t i = 0; i < job.argv.size(); ++i) {
+    if (has_nul(job.argv[i])) {
+      return nul("argument " + std::to_string(i) + " of the command", job.argv[i]);
+    }
   }
   for (const auto& [name, value] : job.env) {
-    if (why.empty()) why = nul("an environment variable's name", name);
-    if (why.empty()) why = nul("the value of environment variable " + name, value);
+    if (has_nul(name)) return nul("an environment variable's name", name);
+    if (has_nul(value)) return nul("the value of environment variable " + name, value);
   }
-  if (why.empty()) why = nul("the working directory", job.cwd);
-  return why;
+  if (has_nul(job.cwd)) return nul("the working directory", job.cwd);
+  return {};
 }
 
 std::string describe_wait_status(int status) {
@@ -299,6 +301,7 @@ void PoolManager::dispatch() {
         r.status = Status::kError;
         r.error = std::move(why);
         complete(std::move(e), std::move(r));
+        if (shutting_down_) return;  // it made the pool halt: nothing more starts
         continue;
       }
       std::string frame;
@@ -314,6 +317,7 @@ void PoolManager::dispatch() {
             "may send to its worker: pass large data through a file instead",
             kMaxFrameBytes >> 20);
         complete(std::move(e), std::move(r));
+        if (shutting_down_) return;
         continue;
       }
       ++e.attempts;

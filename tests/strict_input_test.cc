@@ -475,6 +475,16 @@ TEST(StrictInputE2E, JobsReadBeforeABadLineStillRun) {
   }
 }
 
+// The cap holds whether or not the line's newline came in the same read.
+TEST(StrictInputE2E, ALineAFewKiBPastTheCapIsRefusedWithItsNewline) {
+  TempDir dir;
+  dir.write("lines", "true #" + std::string(kLineCap + 20000, 'x') + "\ntouch after\n");
+  RunOutput r = sh("$PP run --lines lines -q -j1", dir.path());
+  EXPECT_EQ(r.exit_status, 2) << r.err.substr(0, 2000);
+  EXPECT_TRUE(contains(r.err, "input line 1 goes past 128 KiB")) << r.err.substr(0, 2000);
+  EXPECT_FALSE(file_exists(dir.path() + "/after"));
+}
+
 // A job refused for its NUL is a failure like any other: --halt counts it.
 TEST(StrictInputE2E, AJobRefusedForItsNulCountsForHalt) {
   TempDir dir;

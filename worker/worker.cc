@@ -123,6 +123,8 @@ class Worker {
   void sweep_or_report(Ended end);
   // Sends the step in force to every leftover that has not had it yet (and to its group).
   void signal_strays();
+  // Reaps what has exited; true while a child is left that the sweep has not given up on.
+  bool have_strays();
   void report_swept();
   void kill_strays();
   template <typename Message>
@@ -131,16 +133,17 @@ class Worker {
   }
   std::optional<Clock::time_point> next_timer() const;
 
-  Fd sigfd_;                    // SIGCHLD, SIGTERM, SIGHUP, SIGINT as readable events
-  FrameReader reader_;          // frames from the coordinator
-  WriteBuffer wbuf_;            // frames to the coordinator
-  std::deque<Task> queue_;      // tasks received and not yet started
-  std::optional<Running> job_;  // the job running now
-  bool input_closed_ = false;   // the coordinator closed our stdin (or is gone)
-  int slot_ = 0;                // our slot as last told, exported as PROCPOOL_SLOT
-  pid_t own_pgid_ = 0;          // our process group: never signalled as a stray's
-  pid_t own_sid_ = 0;           // our session: a stray's group in it is signalled only if it leads
-  std::string default_cwd_;     // where jobs without a cwd run ("": where we were started)
+  Fd sigfd_;                     // SIGCHLD, SIGTERM, SIGHUP, SIGINT as readable events
+  FrameReader reader_;           // frames from the coordinator
+  WriteBuffer wbuf_;             // frames to the coordinator
+  std::deque<Task> queue_;       // tasks received and not yet started
+  std::optional<Running> job_;   // the job running now
+  bool input_closed_ = false;    // the coordinator closed our stdin (or is gone)
+  int slot_ = 0;                 // our slot as last told, exported as PROCPOOL_SLOT
+  pid_t own_pgid_ = 0;           // our process group: never signalled as a stray's
+  pid_t own_sid_ = 0;            // our session: a stray's group in it is signalled only if it leads
+  std::vector<pid_t> given_up_;  // strays that outlived a sweep (stuck, or not ours to signal)
+  std::string default_cwd_;      // where jobs without a cwd run ("": where we were started)
 };
 
 void Worker::handle_frame(std::string_view body) {
@@ -326,11 +329,27 @@ void Worker::on_timers() {
     begin_stop(EndHow::kTimeout);
   }
   if (job_->next_stop_at && now >= *job_->next_stop_at) take_stop_step();
-  if (job_->sweep_give_up && now >= *job_->sweep_give_up && have_children()) {
-    log::warn(
-        "job {}: {} process(es) it left behind did not die after SIGKILL (stuck in the "
-        "kernel?); reporting it anyway",
-        job_->task.id, children_of_this_process().size());
+  if (job_->sweep_give_up && now >= *job_->sweep_give_up && have_strays()) {
+    // Left out of every later sweep, so they cost the jobs after this one nothing; killed
+    // again when the worker exits.
+    size_t stuck = 0, foreign = 0;
+    for (pid_t pid : children_of_this_process()) {
+      if (std::find(given_up_.begin(), given_up_.end(), pid) != given_up_.end()) continue;
+      given_up_.push_back(pid);
+      (::kill(pid, 0) != 0 && errno == EPERM ? foreign : stuck) += 1;
+    }
+    if (foreign) {
+      log::warn(
+          "job {}: {} process(es) it left behind may not be signalled by this user (started "
+          "with sudo or setuid?); reporting it anyway",
+          job_->task.id, foreign);
+    }
+    if (stuck) {
+      log::warn(
+          "job {}: {} process(es) it left behind did not die after SIGKILL (stuck in the "
+          "kernel?); reporting it anyway",
+          job_->task.id, stuck);
+    }
     report_swept();
   }
 }
@@ -338,7 +357,7 @@ void Worker::on_timers() {
 void Worker::maybe_finish() {
   if (!job_ || !job_->exited) return;
   if (job_->result) {
-    if (!have_children()) {
+    if (!have_strays()) {
       report_swept();
     } else {
       signal_strays();  // the children of those that died meanwhile
@@ -393,7 +412,7 @@ void Worker::sweep_or_report(Ended end) {
   // A worker runs one job at a time, so whatever is still under us now belongs to the job that
   // just ended: processes that left its group (setsid daemons, setpgid) and were re-parented to
   // us as their parents died. The usual case, none, costs one waitpid.
-  if (!have_children()) {
+  if (!have_strays()) {
     send(end);
     job_.reset();
     return;
@@ -411,10 +430,29 @@ void Worker::sweep_or_report(Ended end) {
   take_stop_step();
 }
 
+bool Worker::have_strays() {
+  for (;;) {
+    pid_t pid = ::waitpid(-1, nullptr, WNOHANG);
+    if (pid > 0) {
+      std::erase(given_up_, pid);  // reaped at last: its pid may name someone else from now on
+      continue;
+    }
+    if (pid < 0 && errno == EINTR) continue;
+    if (pid < 0) return false;  // ECHILD: the usual case, one syscall
+    break;
+  }
+  if (given_up_.empty()) return true;
+  for (pid_t pid : children_of_this_process()) {
+    if (std::find(given_up_.begin(), given_up_.end(), pid) == given_up_.end()) return true;
+  }
+  return false;
+}
+
 void Worker::signal_strays() {
   Running& r = *job_;
   for (pid_t pid : children_of_this_process()) {
     if (std::find(r.signalled.begin(), r.signalled.end(), pid) != r.signalled.end()) continue;
+    if (std::find(given_up_.begin(), given_up_.end(), pid) != given_up_.end()) continue;
     r.signalled.push_back(pid);
     // Its group too, when every member of it is the job's: a group it leads (its id is that
     // of our unreaped child, so it cannot be reused), or any group of a session the job made.
