@@ -113,6 +113,13 @@ Fd walk(const std::string& given, int from, const std::string& path, bool create
         continue;  // open what was made (or what appeared meanwhile) with O_NOFOLLOW
       }
       if (S_ISLNK(st.st_mode)) {
+        // The link itself, held: its owner and its target are read from one object, so it
+        // cannot be swapped between the check and the read.
+        Fd link(::openat(at.get(), name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+        if (!link || ::fstat(link.get(), &st) != 0 || !S_ISLNK(st.st_mode)) {
+          if (attempt > 2) refuse(given, shown + " keeps changing while it is looked at");
+          continue;  // replaced meanwhile: look again
+        }
         if (st.st_uid != ::geteuid() && st.st_uid != parent.st_uid) {
           refuse(given, fmt::format("{} is a symlink of uid {} in a folder of uid {}: not followed "
                                     "(only links of procpool's user or of the folder's owner are)",
@@ -120,7 +127,7 @@ Fd walk(const std::string& given, int from, const std::string& path, bool create
         }
         if (++links > kMaxLinks) refuse(given, "too many levels of symbolic links");
         std::string target(PATH_MAX, '\0');  // st_size is 0 for some (procfs)
-        ssize_t n = ::readlinkat(at.get(), name.c_str(), target.data(), target.size());
+        ssize_t n = ::readlinkat(link.get(), "", target.data(), target.size());
         if (n < 0 || static_cast<size_t>(n) >= target.size()) {
           refuse(given, fmt::format("cannot read the symlink {}: {}", shown,
                                     n < 0 ? errno_text(errno) : "it changed"));
