@@ -55,19 +55,21 @@ void Batch::read_input() {
 }
 
 void Batch::wait_and_handle() {
-  pollfd fds[3] = {{completed_.fd(), POLLIN, 0},
+  pollfd fds[4] = {{completed_.fd(), POLLIN, 0},
                    {events_.signals ? events_.signals->fd() : -1, POLLIN, 0},
-                   {input_blocked_ && !source_done_ ? source_->wait_fd() : -1, POLLIN, 0}};
+                   {input_blocked_ && !source_done_ ? source_->wait_fd() : -1, POLLIN, 0},
+                   {events_.halt && !stopping_ ? events_.halt->fd() : -1, POLLIN, 0}};
   int timeout_ms = -1;
   if (auto due = events_.progress ? events_.progress->next_due() : std::nullopt) {
     auto left = std::chrono::ceil<Millis>(*due - Clock::now()).count();
     timeout_ms = static_cast<int>(std::clamp<int64_t>(left, 0, 60'000));
   }
-  if (::poll(fds, 3, timeout_ms) < 0 && errno != EINTR) throw_errno("poll");
+  if (::poll(fds, 4, timeout_ms) < 0 && errno != EINTR) throw_errno("poll");
   if (fds[1].revents) {
     for (int signo : events_.signals->take()) on_signal(signo);
   }
   if (fds[2].revents) input_blocked_ = false;
+  if (fds[3].revents) notice_halt();  // decided after the job that caused it was handled
   while (std::optional<Future> f = completed_.try_pop()) {
     handle(*f);
     notice_halt();
@@ -98,7 +100,8 @@ void Batch::on_signal(int signo) {
 
 void Batch::notice_halt() {
   if (stopping_ || !events_.halt) return;
-  Halt halt = pool_.halted();
+  // The watch's own record: the pool's is set a moment later, on its thread.
+  Halt halt = events_.halt->decided();
   if (halt == Halt::kNo) return;
   // The pool already acted, before any worker got another job; here the rest of the batch
   // follows: held jobs are cancelled and a pipe is read no further.

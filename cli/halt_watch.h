@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "cli/flags.h"
+#include "common/fd.h"
 #include "common/pool.h"
 
 namespace procpool {
@@ -15,9 +16,15 @@ namespace procpool {
 class HaltWatch {
  public:
   // `total`: the batch's size when known up front; else percentages count the jobs read so far.
-  HaltWatch(HaltPolicy policy, std::optional<uint64_t> total) : policy_(policy), total_(total) {}
-  // On the manager thread: what the pool should do now that `f` completed.
+  HaltWatch(HaltPolicy policy, std::optional<uint64_t> total);
+  // On the manager thread: what the pool should do now that `f` completed. A halt is recorded
+  // and fd() made readable before it is returned: the front end may already have handled `f`
+  // (its future completed first) and be waiting, with nothing else to wake it.
   Halt on_result(const Future& f);
+  // Readable once a halt was decided; the front end polls it with its other events.
+  int fd() const { return wake_.get(); }
+  // The halt decided so far (kNo until then), from any thread.
+  Halt decided() const { return decided_.load(); }
   // On the front end's thread: jobs read so far (run, held, skipped or cancelled).
   void jobs_read(uint64_t n) { read_.store(n, std::memory_order_relaxed); }
   // The halt was reached by success=N (procpool then exits 0).
@@ -29,6 +36,8 @@ class HaltWatch {
   std::atomic<uint64_t> read_{0};
   uint64_t ok_ = 0, failed_ = 0;  // manager thread only
   std::atomic<bool> on_success_{false};
+  std::atomic<Halt> decided_{Halt::kNo};
+  Fd wake_;  // an eventfd
 };
 
 }  // namespace procpool
