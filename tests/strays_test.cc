@@ -53,7 +53,7 @@ class Strays : public JobDirTest {
     std::vector<std::string> args{"run", "-j1", "--lines"};
     args.insert(args.end(), flags.begin(), flags.end());
     args.push_back("-");
-    Background bg = Background::procpool(args, {.keep_stdin_open = true});
+    Background bg = Background::procpool(args, {.stdout_path = "", .keep_stdin_open = true});
     bg.write_stdin(first + "\n");
     ASSERT_TRUE(bg.wait_for_stderr(header, kNoHang)) << bg.stderr_so_far();
     std::vector<pid_t> left = pids_in(pidfile);

@@ -317,7 +317,7 @@ TEST_F(TortureSignals, SecondSigintKillsAtOnce) {
 TEST_F(TortureSignals, SigintWhileAnOpenPipeIsSilentEndsTheBatch) {
   Background bg = Background::procpool(
       {"map", "--format", "jsonl", "echo > " + path("{}.started") + "; sleep 60"},
-      {.keep_stdin_open = true});
+      {.stdout_path = "", .keep_stdin_open = true});
   bg.write_stdin("a\n");
   ASSERT_TRUE(wait_for_file(path("a.started"), kNoHang)) << bg.stderr_so_far();
   bg.signal(SIGINT);
