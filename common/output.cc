@@ -36,6 +36,49 @@ bool over_budget() {
 
 }  // namespace
 
+// The bytes of a capture and their accounting, shared by the copies of an Output. Written only
+// through an Output that holds it alone (Output::own), so the copies' readers never see it change.
+struct Output::Capture {
+  Capture() = default;
+  Capture(const Capture&) = delete;
+  Capture& operator=(const Capture&) = delete;
+  ~Capture() { release(); }
+
+  bool append(Stream s, std::string_view bytes, size_t spill_bytes);
+  void seal();
+  void for_each(const std::function<void(Stream, std::string_view)>& fn) const;
+  // A capture of its own with the same bytes, counts and failure, for a copy about to be written.
+  std::shared_ptr<Capture> copy(size_t spill_bytes) const;
+
+  // Moves what is in memory to the arena. `must`: past this capture's threshold, where failing
+  // fails the capture; else (the overall budget) a failure keeps the bytes in memory.
+  void spill(bool must);
+  bool flush_pending();  // pending_ to the arena as one extent; false (and failed) when it cannot
+  void drop_pending();   // after a failed flush: pending_'s bytes counted lost, not kept
+  void account();        // held_ and the process-wide total, after memory_ or pending_ changed
+  void release();        // extents and memory given back
+  void fail(const std::string& why, uint64_t bytes);
+
+  struct Run {
+    Stream stream;  // which stream these bytes came from
+    uint64_t size;  // how many consecutive bytes of it
+  };
+  struct Extent {
+    uint64_t offset;  // in the arena
+    uint64_t size;
+  };
+  std::vector<Run> runs_;                   // arrival order, adjacent runs of one stream merged
+  std::string memory_;                      // all bytes while not spilled
+  std::shared_ptr<SpillArena> arena_;       // once spilled: the bytes are its extents_...
+  std::vector<Extent> extents_;             // in order, adjacent ones merged
+  std::string pending_;                     // ... then these, not yet written
+  uint64_t held_ = 0;                       // memory counted in the process-wide total
+  bool budget_spill_failed_ = false;        // tried once for the budget; not again
+  uint64_t out_bytes_ = 0, err_bytes_ = 0;  // totals per stream (kept bytes)
+  std::string failure_;                     // why the capture stopped, "" while whole
+  uint64_t dropped_ = 0;                    // bytes not kept since then
+};
+
 void Output::set_memory_budget(uint64_t bytes) {
   g_budget = bytes;
 }
@@ -44,11 +87,63 @@ uint64_t Output::memory_held() {
   return g_held.load();
 }
 
-Output::~Output() {
-  release();
+Output::~Output() = default;
+
+Output& Output::operator=(Output&& other) noexcept {
+  if (this != &other) {
+    spill_bytes_ = other.spill_bytes_;
+    c_ = std::move(other.c_);  // the bytes' share of the total moves with them
+  }
+  return *this;
 }
 
-void Output::release() {
+Output::Capture& Output::own() {
+  if (!c_) {
+    c_ = std::make_shared<Capture>();
+  } else if (c_.use_count() > 1) {
+    c_ = c_->copy(spill_bytes_);
+  } else {
+    // Alone now: whatever another thread's copy read before it let go (its release of the
+    // count) happens before what is written next.
+    std::atomic_thread_fence(std::memory_order_acquire);
+  }
+  return *c_;
+}
+
+bool Output::append(Stream s, std::string_view bytes) {
+  return own().append(s, bytes, spill_bytes_);
+}
+
+void Output::seal() {
+  // A capture shared with copies is left as it is: sealing changes how its bytes are held, and
+  // copying them to seal a copy of its own would cost more memory than sealing saves.
+  if (!c_ || c_.use_count() > 1) return;
+  own().seal();
+}
+
+const std::string& Output::failure() const {
+  static const std::string kWhole;
+  return c_ ? c_->failure_ : kWhole;
+}
+
+uint64_t Output::dropped() const {
+  return c_ ? c_->dropped_ : 0;
+}
+
+uint64_t Output::size(Stream s) const {
+  if (!c_) return 0;
+  return s == Stream::kStdout ? c_->out_bytes_ : c_->err_bytes_;
+}
+
+bool Output::spilled() const {
+  return c_ && c_->arena_ != nullptr;
+}
+
+void Output::for_each(const std::function<void(Stream, std::string_view)>& fn) const {
+  if (c_) c_->for_each(fn);
+}
+
+void Output::Capture::release() {
   for (const Extent& e : extents_) arena_->release(e.offset, e.size);
   extents_.clear();
   arena_.reset();
@@ -57,7 +152,7 @@ void Output::release() {
   account();
 }
 
-void Output::account() {
+void Output::Capture::account() {
   uint64_t now = heap_bytes(memory_) + heap_bytes(pending_);
   if (now != held_) {
     g_held.fetch_add(now - held_, std::memory_order_relaxed);  // wraps correctly when smaller
@@ -65,26 +160,18 @@ void Output::account() {
   }
 }
 
-Output& Output::operator=(Output&& other) noexcept {
-  if (this != &other) {
-    release();
-    spill_bytes_ = other.spill_bytes_;
-    runs_ = std::exchange(other.runs_, {});
-    memory_ = std::exchange(other.memory_, {});
-    arena_ = std::move(other.arena_);
-    extents_ = std::exchange(other.extents_, {});
-    pending_ = std::exchange(other.pending_, {});
-    held_ = std::exchange(other.held_, 0);  // the bytes' share of the total moves with them
-    budget_spill_failed_ = std::exchange(other.budget_spill_failed_, false);
-    out_bytes_ = std::exchange(other.out_bytes_, 0);
-    err_bytes_ = std::exchange(other.err_bytes_, 0);
-    failure_ = std::exchange(other.failure_, {});
-    dropped_ = std::exchange(other.dropped_, 0);
-  }
-  return *this;
+std::shared_ptr<Output::Capture> Output::Capture::copy(size_t spill_bytes) const {
+  // Filled as a new capture would be, so the copy is held in memory or spilled by the same
+  // rules (its threshold, the budget) and counted on its own.
+  auto c = std::make_shared<Capture>();
+  for_each([&](Stream s, std::string_view bytes) { c->append(s, bytes, spill_bytes); });
+  c->seal();
+  if (!failure_.empty() && c->failure_.empty()) c->failure_ = failure_;
+  c->dropped_ += dropped_;
+  return c;
 }
 
-bool Output::append(Stream s, std::string_view bytes) {
+bool Output::Capture::append(Stream s, std::string_view bytes, size_t spill_bytes) {
   if (!failure_.empty()) {
     dropped_ += bytes.size();
     return false;
@@ -109,7 +196,7 @@ bool Output::append(Stream s, std::string_view bytes) {
   }
   memory_.append(bytes);
   account();
-  if (memory_.size() > spill_bytes_) {
+  if (memory_.size() > spill_bytes) {
     spill(/*must=*/true);
   } else if (!budget_spill_failed_ && over_budget()) {
     spill(/*must=*/false);
@@ -117,7 +204,7 @@ bool Output::append(Stream s, std::string_view bytes) {
   return true;
 }
 
-void Output::drop_pending() {
+void Output::Capture::drop_pending() {
   // The bytes that could not be written are lost from the end of the capture: the counts and
   // runs say so, and what is kept reads back whole.
   uint64_t lost = pending_.size();
@@ -133,7 +220,7 @@ void Output::drop_pending() {
   account();
 }
 
-void Output::spill(bool must) {
+void Output::Capture::spill(bool must) {
   int err = 0;
   auto arena = SpillArena::get(err);
   int64_t at = arena ? arena->append(memory_) : 0;
@@ -153,7 +240,7 @@ void Output::spill(bool must) {
   account();
 }
 
-bool Output::flush_pending() {
+bool Output::Capture::flush_pending() {
   if (pending_.empty()) return true;
   int64_t at = arena_->append(pending_);
   if (at < 0) {
@@ -171,7 +258,7 @@ bool Output::flush_pending() {
   return true;
 }
 
-void Output::seal() {
+void Output::Capture::seal() {
   if (arena_) {
     if (!flush_pending()) drop_pending();
   } else if (memory_.capacity() > memory_.size() + memory_.size() / 8) {
@@ -180,12 +267,12 @@ void Output::seal() {
   account();
 }
 
-void Output::fail(const std::string& why, uint64_t bytes) {
+void Output::Capture::fail(const std::string& why, uint64_t bytes) {
   failure_ = why;
   dropped_ += bytes;
 }
 
-void Output::for_each(const std::function<void(Stream, std::string_view)>& fn) const {
+void Output::Capture::for_each(const std::function<void(Stream, std::string_view)>& fn) const {
   if (!arena_) {
     uint64_t offset = 0;
     for (const Run& run : runs_) {

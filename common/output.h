@@ -4,6 +4,15 @@
 // of finished jobs nobody has printed yet included, hold at most a memory budget together; past
 // it, the capture that grows spills too. So memory stays bounded whatever jobs print, however
 // many wait to be printed, and a kept capture holds no descriptor.
+//
+// Copies are cheap and share the bytes: a copy holds the same capture (in memory or in the spill
+// file), counted once in memory_held() and in the file, and given back when the last copy goes.
+// Every copy stays readable as long as it lives, whatever happens to the others, the pool that
+// filled it included. Appending to an Output whose capture is shared first gives it a capture
+// of its own (a copy of the bytes), so a copy never changes under another's reader.
+// Thread safety is that of the standard library's types: const calls (reads, copies) from any
+// number of threads at once, on one Output or on copies; a write needs that no other thread
+// uses the same Output object meanwhile (copies of it may be read).
 #pragma once
 
 #include <cstdint>
@@ -11,13 +20,10 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <vector>
 
 namespace procpool {
 
 enum class Stream : uint8_t { kStdout = 1, kStderr = 2 };
-
-class SpillArena;
 
 class Output {
  public:
@@ -32,9 +38,12 @@ class Output {
 
   Output() = default;
   explicit Output(size_t spill_bytes) : spill_bytes_(spill_bytes) {}
-  ~Output();
-  // Moves leave the source empty and usable (the totals must follow the bytes).
-  Output(Output&& other) noexcept { *this = std::move(other); }
+  ~Output();  // the last copy gives the capture's memory and spill extents back
+  // Copies share the bytes (see above).
+  Output(const Output& other) = default;
+  Output& operator=(const Output& other) = default;
+  // Moves leave the source empty and usable, with its threshold.
+  Output(Output&& other) noexcept : spill_bytes_(other.spill_bytes_), c_(std::move(other.c_)) {}
   Output& operator=(Output&& other) noexcept;
 
   // Keeps `bytes`. False once the capture has failed (the spill file could not be opened or
@@ -42,49 +51,28 @@ class Output {
   // and this and later bytes are only counted in dropped().
   bool append(Stream s, std::string_view bytes);
   // Why the capture failed, or "" while it is whole.
-  const std::string& failure() const { return failure_; }
+  const std::string& failure() const;
   // Bytes given to append() that could not be kept.
-  uint64_t dropped() const { return dropped_; }
+  uint64_t dropped() const;
   // Calls `fn` for each run of one stream, in arrival order, in pieces of bounded size.
   void for_each(const std::function<void(Stream, std::string_view)>& fn) const;
   // All bytes of one stream concatenated.
   std::string text(Stream s) const;
-  uint64_t size(Stream s) const { return s == Stream::kStdout ? out_bytes_ : err_bytes_; }
-  bool empty() const { return out_bytes_ + err_bytes_ == 0; }
-  bool spilled() const { return arena_ != nullptr; }
+  uint64_t size(Stream s) const;
+  bool empty() const { return size(Stream::kStdout) + size(Stream::kStderr) == 0; }
+  bool spilled() const;
   // No more bytes will come (the job ended): what waits to be spilled is written, and spare
-  // memory given back, so a capture waiting to be printed holds as little as it can.
+  // memory given back, so a capture waiting to be printed holds as little as it can. Does
+  // nothing to a capture shared with copies.
   void seal();
 
  private:
-  struct Run {
-    Stream stream;  // which stream these bytes came from
-    uint64_t size;  // how many consecutive bytes of it
-  };
-  struct Extent {
-    uint64_t offset;  // in the arena
-    uint64_t size;
-  };
-  // Moves what is in memory to the arena. `must`: past this capture's threshold, where failing
-  // fails the capture; else (the overall budget) a failure keeps the bytes in memory.
-  void spill(bool must);
-  bool flush_pending();  // pending_ to the arena as one extent; false (and failed) when it cannot
-  void drop_pending();   // after a failed flush: pending_'s bytes counted lost, not kept
-  void account();        // held_ and the process-wide total, after memory_ or pending_ changed
-  void release();        // extents and memory given back
-  void fail(const std::string& why, uint64_t bytes);
+  struct Capture;  // the bytes and their accounting (common/output.cc)
+  // The capture to write to: made when there is none, copied when another Output shares it.
+  Capture& own();
 
   size_t spill_bytes_ = kDefaultSpillBytes;  // memory threshold for this capture
-  std::vector<Run> runs_;                    // arrival order, adjacent runs of one stream merged
-  std::string memory_;                       // all bytes while not spilled
-  std::shared_ptr<SpillArena> arena_;        // once spilled: the bytes are its extents_...
-  std::vector<Extent> extents_;              // in order, adjacent ones merged
-  std::string pending_;                      // ... then these, not yet written
-  uint64_t held_ = 0;                        // memory counted in the process-wide total
-  bool budget_spill_failed_ = false;         // tried once for the budget; not again
-  uint64_t out_bytes_ = 0, err_bytes_ = 0;   // totals per stream (kept bytes)
-  std::string failure_;                      // why the capture stopped, "" while whole
-  uint64_t dropped_ = 0;                     // bytes not kept since then
+  std::shared_ptr<Capture> c_;               // null while nothing was appended (or moved out)
 };
 
 }  // namespace procpool

@@ -5,7 +5,9 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -367,6 +369,139 @@ TEST_F(OutputBudget, AppendsAfterSealStillLand) {
   out.seal();
   ASSERT_TRUE(out.append(Stream::kStdout, "second"));
   EXPECT_EQ(out.text(Stream::kStdout), "first second");
+}
+
+// ---- copies share the bytes ---------------------------------------------------------------------
+
+TEST_F(OutputBudget, CopiesReadTheSameBytes) {
+  for (size_t threshold : {Output::kDefaultSpillBytes, size_t{16}}) {
+    Output src(threshold);
+    feed_interleaved(src);
+    src.seal();
+    Output copy(src);
+    Output assigned;
+    assigned = src;
+    for (const Output* o : {&copy, &assigned}) {
+      EXPECT_EQ(runs_of(*o), kInterleavedRuns) << threshold;
+      EXPECT_EQ(o->spilled(), src.spilled());
+      EXPECT_EQ(o->size(Stream::kStdout), src.size(Stream::kStdout));
+      EXPECT_EQ(o->size(Stream::kStderr), src.size(Stream::kStderr));
+    }
+    // The original goes first: the copies still read everything.
+    src = Output();
+    EXPECT_EQ(runs_of(copy), kInterleavedRuns) << threshold;
+    EXPECT_EQ(runs_of(assigned), kInterleavedRuns) << threshold;
+  }
+}
+
+TEST_F(OutputBudget, SharedBytesAreCountedOnceAndGivenBackByTheLastCopy) {
+  uint64_t before = Output::memory_held();
+  std::optional<Output> original;
+  original.emplace();
+  ASSERT_TRUE(original->append(Stream::kStdout, piece(0, 64 << 10)));
+  original->seal();
+  uint64_t one = Output::memory_held() - before;
+  ASSERT_GE(one, 64u << 10);
+  std::vector<Output> copies(10, *original);
+  EXPECT_EQ(Output::memory_held() - before, one) << "ten copies, one capture";
+  original.reset();
+  EXPECT_EQ(Output::memory_held() - before, one) << "the copies still hold it";
+  EXPECT_EQ(copies[9].text(Stream::kStdout), piece(0, 64 << 10));
+  copies.resize(1);
+  EXPECT_EQ(Output::memory_held() - before, one);
+  copies.clear();
+  EXPECT_EQ(Output::memory_held(), before) << "given back with the last copy";
+}
+
+TEST_F(OutputBudget, SpilledCopiesShareOneExtentGivenBackByTheLastCopy) {
+  size_t descriptors = open_descriptors();
+  std::vector<Output> copies;
+  {
+    Output out(16);
+    ASSERT_TRUE(out.append(Stream::kStdout, piece(1, 200000)));
+    out.seal();
+    ASSERT_TRUE(out.spilled());
+    copies.assign(5, out);
+  }
+  EXPECT_LE(open_descriptors(), descriptors + 1) << "one shared spill file";
+  for (const Output& c : copies) EXPECT_EQ(c.text(Stream::kStdout), piece(1, 200000));
+  copies.clear();
+  EXPECT_EQ(open_descriptors(), descriptors) << "the file closes with the last copy";
+}
+
+TEST_F(OutputBudget, AppendingToACopyLeavesTheOthersAsTheyWere) {
+  for (size_t threshold : {Output::kDefaultSpillBytes, size_t{16}}) {
+    uint64_t before = Output::memory_held();
+    {
+      Output a(threshold);
+      feed_interleaved(a);
+      a.seal();
+      Output b = a;
+      ASSERT_TRUE(b.append(Stream::kStderr, "only in b\n"));
+      ASSERT_TRUE(a.append(Stream::kStdout, "only in a\n"));
+      std::vector<Piece> want_a = kInterleavedRuns, want_b = kInterleavedRuns;
+      want_a.back().second += "only in a\n";
+      want_b.push_back({Stream::kStderr, "only in b\n"});
+      EXPECT_EQ(runs_of(a), want_a) << threshold;
+      EXPECT_EQ(runs_of(b), want_b) << threshold;
+      EXPECT_EQ(b.spilled(), a.spilled());
+      EXPECT_EQ(b.size(Stream::kStderr), a.size(Stream::kStderr) + 10);
+    }
+    EXPECT_EQ(Output::memory_held(), before) << threshold;
+  }
+}
+
+TEST_F(OutputBudget, SealLeavesASharedCaptureAsItIs) {
+  uint64_t before = Output::memory_held();
+  Output a(16);
+  ASSERT_TRUE(a.append(Stream::kStdout, piece(2, 100)));   // spills
+  ASSERT_TRUE(a.append(Stream::kStdout, piece(3, 5000)));  // waits in memory for a whole chunk
+  ASSERT_GT(Output::memory_held(), before);
+  {
+    Output b = a;
+    a.seal();  // shared: nothing moves under b
+    EXPECT_EQ(b.text(Stream::kStdout), piece(2, 100) + piece(3, 5000));
+    EXPECT_GT(Output::memory_held(), before);
+  }
+  a.seal();  // alone again: what waited is written
+  EXPECT_EQ(Output::memory_held(), before);
+  EXPECT_EQ(a.text(Stream::kStdout), piece(2, 100) + piece(3, 5000));
+}
+
+TEST_F(OutputBudget, CopiesAreReadFromOtherThreadsWhileTheOriginalGoes) {
+  for (size_t threshold : {Output::kDefaultSpillBytes, size_t{16}}) {
+    uint64_t before = Output::memory_held();
+    std::vector<std::string> got(4);
+    std::vector<std::thread> readers;
+    {
+      Output out(threshold);
+      for (int i = 0; i < 64; ++i) ASSERT_TRUE(out.append(Stream::kStdout, piece(i, 1000)));
+      out.seal();
+      for (auto& g : got) {
+        readers.emplace_back([copy = out, &g] {
+          for (int n = 0; n < 10; ++n) g = copy.text(Stream::kStdout);
+        });
+      }
+    }
+    for (auto& t : readers) t.join();
+    std::string want;
+    for (int i = 0; i < 64; ++i) want += piece(i, 1000);
+    for (const auto& g : got) EXPECT_EQ(g, want) << threshold;
+    EXPECT_EQ(Output::memory_held(), before) << threshold;
+  }
+}
+
+TEST(Output, ResultsAreCopiedWithTheirOutput) {
+  Result r;
+  r.status = Status::kFailed;
+  r.exit_code = 2;
+  r.output = Output(16);
+  feed_interleaved(r.output);
+  r.output.seal();
+  Result copy = r;
+  r = Result();
+  EXPECT_EQ(copy.exit_code, 2);
+  EXPECT_EQ(runs_of(copy.output), kInterleavedRuns);
 }
 
 }  // namespace
