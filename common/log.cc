@@ -33,10 +33,14 @@ spdlog::level::level_enum to_spdlog(Level level) {
 
 // Not spdlog's default logger: that one writes to stdout, which belongs to the jobs' output (or,
 // in a worker, to the frame stream).
+using Handler = std::function<void(LogLevel, std::string_view)>;
+
 struct State {
-  std::mutex mu;                           // guards logger and guard
+  std::mutex mu;                           // guards logger, guard and handler
   std::shared_ptr<spdlog::logger> logger;  // made on first use, or by setup()
   std::function<void(const std::function<void()>&)> guard;
+  std::shared_ptr<const Handler> handler;  // the host program's, instead of the logger
+  std::mutex handler_mu;                   // one handler call at a time
   std::atomic<Level> threshold{Level::kInfo};
 };
 
@@ -72,9 +76,11 @@ void write(Level level, std::string_view message) {
   State& s = state();
   std::shared_ptr<spdlog::logger> logger;
   std::function<void(const std::function<void()>&)> guard;
+  std::shared_ptr<const Handler> handler;
   {
     std::lock_guard lock(s.mu);
-    if (!s.logger) s.logger = make_logger("procpool");
+    handler = s.handler;
+    if (!handler && !s.logger) s.logger = make_logger("procpool");
     logger = s.logger;
     guard = s.guard;
   }
@@ -86,7 +92,18 @@ void write(Level level, std::string_view message) {
     escaped = visible(message);
     message = escaped;
   }
-  auto emit = [&] { logger->log(to_spdlog(level), message); };
+  auto emit = [&] {
+    if (!handler) {
+      logger->log(to_spdlog(level), message);
+      return;
+    }
+    std::lock_guard lock(s.handler_mu);
+    try {
+      (*handler)(level, message);
+    } catch (...) {
+      // A log line that could not be taken is lost; it never fails what was being logged.
+    }
+  };
   if (guard) {
     guard(emit);
   } else {
@@ -101,3 +118,18 @@ void set_guard(std::function<void(const std::function<void()>&)> guard) {
 }
 
 }  // namespace procpool::log
+
+namespace procpool {
+
+void set_log_handler(std::function<void(LogLevel, std::string_view)> handler) {
+  auto& s = log::state();
+  auto shared = handler ? std::make_shared<const log::Handler>(std::move(handler)) : nullptr;
+  std::lock_guard lock(s.mu);
+  s.handler = std::move(shared);
+}
+
+void set_log_level(LogLevel level) {
+  log::state().threshold = level;
+}
+
+}  // namespace procpool

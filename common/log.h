@@ -8,13 +8,17 @@
 
 #include <fmt/core.h>
 
+#include "common/logging.h"
+
 namespace procpool::log {
 
-enum class Level { kDebug, kInfo, kWarn, kError, kCritical, kOff };
+using Level = LogLevel;
 
 // Until set up, messages of level info and above go to stderr as "procpool: LEVEL: ...", never to
-// stdout (a program embedding the library, or a worker, owns its stdout).
-// `name` starts every line ("procpool", "procpool worker"); `threshold` drops what is below.
+// stdout (a program embedding the library, or a worker, owns its stdout); a handler set with
+// procpool::set_log_handler (common/logging.h) takes them instead of stderr.
+// `name` starts every stderr line ("procpool", "procpool worker"); `threshold` drops what is
+// below (as set_log_level).
 void setup(std::string_view name, Level threshold);
 bool enabled(Level level);
 void write(Level level, std::string_view message);
