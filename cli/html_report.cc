@@ -87,32 +87,6 @@ std::string bytes_text(uint64_t n) {
   return fmt::format("{} bytes{}", n, in_units(n));
 }
 
-// How the job ended, in words: "exit 3", "SIGSEGV", "timed out after 5s", why it could not run.
-std::string ending(const Job& job, const Result& r) {
-  std::string text;
-  switch (r.status) {
-    case Status::kOk:
-      return "exit 0";
-    case Status::kFailed:
-      text = fmt::format("exit {}", r.exit_code.value_or(-1));
-      if (!r.error.empty()) text += "; " + r.error;
-      return text;
-    case Status::kTimeout:
-      return "timed out after " +
-             (job.timeout ? format_duration(*job.timeout) : seconds_text(r.duration_s));
-    case Status::kCrashed:
-      text = r.signal ? signal_name(*r.signal) : std::string("crashed");
-      if (!r.error.empty()) text += ": " + r.error;
-      return text;
-    case Status::kCancelled:
-      return r.error.empty() ? "not started" : r.error;
-    case Status::kSkipped:
-    case Status::kError:
-      return r.error;
-  }
-  return r.error;
-}
-
 // Where a job goes on the page: what needs a look first.
 int page_rank(const HtmlReport::Record& r) {
   switch (r.status) {
@@ -231,7 +205,7 @@ void HtmlReport::job(const Future& f) {
   rec.status = r.status;
   rec.flaky = r.flaky();
   rec.attempts = r.attempts;
-  rec.ending = ending(job, r);
+  rec.ending = ending_text(job, r);
   rec.started_us = r.started_us;
   rec.ended_us = r.ended_us;
   rec.duration_s = r.duration_s;

@@ -80,7 +80,7 @@ bool Future::cancel() {
   return true;
 }
 
-const Result& Future::result(std::optional<Duration> timeout) const {
+const Result& Future::result(std::optional<Duration> timeout) const& {
   std::optional<Clock::time_point> deadline = deadline_after(timeout);
   std::unique_lock lock(s_->mu);
   auto is_done = [&] { return s_->result.has_value(); };
@@ -91,6 +91,36 @@ const Result& Future::result(std::optional<Duration> timeout) const {
         fmt::format("job '{}' did not finish within {:g}s", s_->job.name, timeout->count()));
   }
   return *s_->result;  // never reassigned once set, so the reference stays valid
+}
+
+// A temporary future may hold the last reference to the state: the caller gets a copy (the
+// state may be shared with the pool or other copies, so nothing is moved out of it).
+Result Future::result(std::optional<Duration> timeout) && {
+  return static_cast<const Future&>(*this).result(timeout);
+}
+
+Result Future::result(std::optional<Duration> timeout) const&& {
+  return static_cast<const Future&>(*this).result(timeout);
+}
+
+const Result& Future::value_or_throw(std::optional<Duration> timeout) const& {
+  const Result& r = result(timeout);
+  if (!r.ok()) throw JobError(s_->job, r);
+  return r;
+}
+
+Result Future::value_or_throw(std::optional<Duration> timeout) && {
+  return static_cast<const Future&>(*this).value_or_throw(timeout);
+}
+
+Result Future::value_or_throw(std::optional<Duration> timeout) const&& {
+  return static_cast<const Future&>(*this).value_or_throw(timeout);
+}
+
+std::exception_ptr Future::exception(std::optional<Duration> timeout) const {
+  const Result& r = result(timeout);
+  if (r.ok()) return nullptr;
+  return std::make_exception_ptr(JobError(s_->job, r));
 }
 
 Future::CallbackId Future::add_done_callback(Callback fn) const {

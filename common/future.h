@@ -1,8 +1,22 @@
 // A job's future, after CPython's concurrent.futures.Future: PENDING -> RUNNING -> FINISHED, or
 // PENDING -> CANCELLED. Thread-safe; copies share one state.
+//
+// Lifetimes: the Result a future holds lives as long as any copy of that future. result() on a
+// future you keep (an lvalue) returns a reference into it, valid while the future (or a copy)
+// lives; result() on a temporary future returns the Result by value, so
+//   const Result& r = pool.submit(job).result();
+// binds a copy that lives as long as `r`. A Result is cheap to copy (its output's bytes are
+// shared) and every copy stays valid on its own: after the future, the pool and its workers are
+// gone, and read from any thread. Only a reference taken through an lvalue that dies first
+// dangles (`const Result& r = queue.pop()->result();`: `->` makes the temporary an lvalue):
+// there, keep the future, or the Result by value (`Result r = ...`).
+//
+// Timeouts: any size waits. A timeout too long for the clock (infinity, seconds::max(), 1e10 s)
+// is no timeout; zero or negative asks without waiting; NaN is no timeout.
 #pragma once
 
 #include <chrono>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -42,8 +56,20 @@ class Future {
   // Succeeds (and runs the callbacks) only while pending; true if the future is now cancelled.
   bool cancel();
   // The result, waiting up to `timeout` (forever when none). A cancelled future's result has
-  // status `cancelled`: a job that never ran is data, not an exception. Throws TimeoutError.
-  const Result& result(std::optional<Duration> timeout = std::nullopt) const;
+  // status `cancelled`: a job that never ran is data, not an exception; so is any failure.
+  // Throws TimeoutError. By reference from a kept future, by value from a temporary (above).
+  const Result& result(std::optional<Duration> timeout = std::nullopt) const&;
+  Result result(std::optional<Duration> timeout = std::nullopt) &&;
+  Result result(std::optional<Duration> timeout = std::nullopt) const&&;
+  // As result(), but a result that is not `ok` (failed, timeout, crashed, cancelled, skipped,
+  // error) is thrown as a JobError carrying a copy of it and the job's name, so code that needs
+  // every job to succeed reads the results without checking each status.
+  const Result& value_or_throw(std::optional<Duration> timeout = std::nullopt) const&;
+  Result value_or_throw(std::optional<Duration> timeout = std::nullopt) &&;
+  Result value_or_throw(std::optional<Duration> timeout = std::nullopt) const&&;
+  // CPython's exception(): waits as result() does, then nullptr for an `ok` result, else the
+  // JobError value_or_throw() would throw (for std::rethrow_exception). Throws TimeoutError.
+  std::exception_ptr exception(std::optional<Duration> timeout = std::nullopt) const;
   // Runs `fn(*this)` once done: at once, in this thread, when already done; otherwise in the
   // thread that completes the future. Exceptions from `fn` are logged, never propagated.
   // Returns the id remove_done_callback takes (0 when `fn` already ran).

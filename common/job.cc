@@ -2,7 +2,12 @@
 
 #include <string.h>
 
+#include <algorithm>
+#include <cmath>
 #include <csignal>
+
+#include "common/duration.h"
+#include "common/visible_text.h"
 
 namespace procpool {
 
@@ -40,5 +45,52 @@ std::string signal_name(int sig) {
   const char* abbrev = sigabbrev_np(sig);
   return abbrev ? std::string("SIG") + abbrev : "SIG" + std::to_string(sig);
 }
+
+std::string ending_text(const Job& job, const Result& r) {
+  std::string text;
+  switch (r.status) {
+    case Status::kOk:
+      return "exit 0";
+    case Status::kFailed:
+      text = "exit " + std::to_string(r.exit_code.value_or(-1));
+      if (!r.error.empty()) text += "; " + r.error;
+      return text;
+    case Status::kTimeout:
+      return "timed out after " +
+             format_duration(job.timeout ? *job.timeout
+                                         : Millis(std::llround(std::max(0.0, r.duration_s) * 1e3)));
+    case Status::kCrashed:
+      text = r.signal ? signal_name(*r.signal) : std::string("crashed");
+      if (!r.error.empty()) text += ": " + r.error;
+      return text;
+    case Status::kCancelled:
+      return r.error.empty() ? "not started" : r.error;
+    case Status::kSkipped:
+    case Status::kError:
+      return r.error;
+  }
+  return r.error;
+}
+
+namespace {
+
+std::string job_error_text(const Job& job, const Result& r) {
+  std::string text = "job \"";
+  append_visible(text, job.name);
+  text += "\" ";
+  text += status_name(r.status);
+  std::string ending = ending_text(job, r);
+  if (!ending.empty()) {
+    text += ": ";
+    append_visible(text, ending);
+  }
+  return text;
+}
+
+}  // namespace
+
+JobError::JobError(const Job& job, Result result)
+    : std::runtime_error(job_error_text(job, result)),
+      d_(std::make_shared<const Detail>(Detail{job.name, std::move(result)})) {}
 
 }  // namespace procpool

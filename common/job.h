@@ -4,7 +4,9 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -47,7 +49,8 @@ const char* status_name(Status s);
 // "SIGKILL" for 9, "SIG42" for numbers without a name.
 std::string signal_name(int sig);
 
-// How a job ended (its last attempt).
+// How a job ended (its last attempt). A plain value: copies are cheap (the output's bytes are
+// shared, not copied: common/output.h) and each stays valid as long as it is kept.
 struct Result {
   Status status = Status::kError;
   std::optional<int> exit_code;     // set when the command exited
@@ -67,6 +70,27 @@ struct Result {
   bool ok() const { return status == Status::kOk; }
   // Succeeded, but only after a failed attempt: worth a look even though the batch passed.
   bool flaky() const { return ok() && attempts > 1; }
+};
+
+// How `job` ended, in words: "exit 3", "SIGSEGV", "timed out after 5s", "not started", why it
+// could not run. The one description of an ending, for reports and JobError.
+std::string ending_text(const Job& job, const Result& r);
+
+// A job that did not succeed, as an exception (Future::value_or_throw): it carries a copy of
+// the job's Result (status, exit code, output...) and the job's name. what() reads
+// `job "build" failed: exit 3`. Copies are cheap and never throw.
+class JobError : public std::runtime_error {
+ public:
+  JobError(const Job& job, Result result);
+  const Result& result() const noexcept { return d_->result; }
+  const std::string& job_name() const noexcept { return d_->job_name; }
+
+ private:
+  struct Detail {
+    std::string job_name;
+    Result result;
+  };
+  std::shared_ptr<const Detail> d_;
 };
 
 }  // namespace procpool

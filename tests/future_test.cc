@@ -6,6 +6,8 @@
 #include <atomic>
 #include <chrono>
 #include <future>
+#include <limits>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -388,6 +390,101 @@ TEST(Future, ConcurrentCancelAndStartHaveExactlyOneWinner) {
       EXPECT_EQ(callbacks.load(), 0);
     }
   }
+}
+
+// ---- a failure as a value or as an exception ----------------------------------------------------
+
+// A finished future for `job` whose result is `r`.
+Future finished(Job job, Result r) {
+  Future f(std::move(job));
+  f.set_running_or_notify_cancel();
+  f.set_result(std::move(r));
+  return f;
+}
+
+std::string what_of(const Future& f) {
+  try {
+    f.value_or_throw(Duration(0));
+  } catch (const JobError& e) {
+    return e.what();
+  }
+  return "(nothing thrown)";
+}
+
+TEST(FutureValueOrThrow, OkGivesTheResultItself) {
+  Future f = finished(named_job("a"), result_with(Status::kOk));
+  EXPECT_EQ(&f.value_or_throw(), &f.result());
+  EXPECT_EQ(f.exception(), nullptr);
+  // From a temporary: a value.
+  Result r = finished(named_job("b"), result_with(Status::kOk)).value_or_throw();
+  EXPECT_TRUE(r.ok());
+}
+
+TEST(FutureValueOrThrow, EachEndingIsThrownWithTheWordsReportsUse) {
+  Job build = named_job("build");
+  EXPECT_EQ(what_of(finished(build, result_with(Status::kFailed, 3))),
+            "job \"build\" failed: exit 3");
+  Result segv = result_with(Status::kCrashed);
+  segv.exit_code.reset();
+  segv.signal = 11;
+  EXPECT_EQ(what_of(finished(build, segv)), "job \"build\" crashed: SIGSEGV");
+  Job slow = named_job("slow");
+  slow.timeout = Millis(1500);
+  EXPECT_EQ(what_of(finished(slow, result_with(Status::kTimeout))),
+            "job \"slow\" timeout: timed out after 1.5s");
+  Result error = result_with(Status::kError);
+  error.error = "cannot run: no such file";
+  EXPECT_EQ(what_of(finished(build, error)), "job \"build\" error: cannot run: no such file");
+  Future never(named_job("never"));
+  never.cancel();
+  EXPECT_EQ(what_of(never), "job \"never\" cancelled: not started");
+  Result skipped = result_with(Status::kSkipped);
+  skipped.error = "needs: a failed";
+  EXPECT_EQ(what_of(finished(build, skipped)), "job \"build\" skipped: needs: a failed");
+}
+
+TEST(FutureValueOrThrow, TheErrorCarriesTheResultAndTheExactName) {
+  std::optional<JobError> kept;
+  {
+    Result r = result_with(Status::kFailed, 4);
+    r.output.append(Stream::kStderr, std::string(10000, 'e'));
+    Future f = finished(named_job("two\nlines\x1b[31m"), std::move(r));
+    try {
+      f.value_or_throw();
+    } catch (const JobError& e) {
+      kept.emplace(e);  // a copy, kept after the future is gone
+    }
+  }
+  ASSERT_TRUE(kept);
+  EXPECT_EQ(kept->job_name(), "two\nlines\x1b[31m");
+  // The name is shown, never obeyed: control characters escaped in what().
+  EXPECT_STREQ(kept->what(), "job \"two\\nlines\\x1b[31m\" failed: exit 4");
+  EXPECT_EQ(kept->result().exit_code, 4);
+  EXPECT_EQ(kept->result().output.text(Stream::kStderr), std::string(10000, 'e'));
+  const std::runtime_error& base = *kept;
+  EXPECT_STREQ(base.what(), kept->what());
+}
+
+TEST(FutureValueOrThrow, ExceptionGivesTheJobErrorToRethrow) {
+  Future f = finished(named_job("bad"), result_with(Status::kFailed, 5));
+  std::exception_ptr e = f.exception();
+  ASSERT_NE(e, nullptr);
+  EXPECT_THROW(std::rethrow_exception(e), JobError);
+  Future never(named_job("never"));
+  never.cancel();
+  EXPECT_NE(never.exception(), nullptr);
+}
+
+TEST(FutureValueOrThrow, WaitsLikeResult) {
+  Future f(named_job("pending"));
+  EXPECT_THROW(f.value_or_throw(Duration(0.01)), TimeoutError);
+  EXPECT_THROW(f.exception(Duration(0)), TimeoutError);
+  std::thread producer([&] {
+    f.set_running_or_notify_cancel();
+    f.set_result(result_with(Status::kFailed, 1));
+  });
+  EXPECT_THROW(f.value_or_throw(Duration(std::numeric_limits<double>::infinity())), JobError);
+  producer.join();
 }
 
 }  // namespace
