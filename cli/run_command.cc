@@ -30,6 +30,7 @@
 #include "common/job_file.h"
 #include "common/log.h"
 #include "common/pool.h"
+#include "common/this_machine.h"
 #include "common/visible_text.h"
 
 namespace procpool {
@@ -46,6 +47,7 @@ struct Plan {
 Plan make_plan(const RunOptions& o) {
   Plan p;
   p.pool.workers = o.jobs.empty() ? available_cpus() : parse_jobs(o.jobs, available_cpus());
+  p.pool.worker_command = {self_exe(), "worker"};  // this binary is the worker, wherever it is
   // -j is also the slot count of each host named without N/ (as in GNU parallel).
   p.pool.slots = worker_slots(o.hosts, p.pool.workers, std::filesystem::current_path());
   if (!p.pool.slots.empty()) p.pool.workers = static_cast<int>(p.pool.slots.size());

@@ -7,14 +7,18 @@
 
 #include "common/log.h"
 #include "common/pool_manager.h"
+#include "common/worker_command.h"
 
 namespace procpool {
 
 namespace {
 
 PoolOptions resolved(PoolOptions options) {
+  refuse_pool_in_a_worker();  // else a worker command without the worker hook recurses
   if (options.workers <= 0) options.workers = available_cpus();
-  if (options.worker_command.empty()) options.worker_command = {self_exe(), "worker"};
+  if (options.worker_command.empty() && options.slots.empty()) {
+    options.worker_command = default_worker_command();
+  }
   if (options.slots.empty()) {
     options.slots.assign(static_cast<size_t>(options.workers),
                          WorkerSlot{options.worker_command, "", false});

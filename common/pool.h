@@ -37,8 +37,20 @@ enum class Halt {
 };
 
 struct PoolOptions {
-  int workers = 0;                          // 0: one per CPU this process may use
-  std::vector<std::string> worker_command;  // empty: this binary's `worker` subcommand
+  int workers = 0;  // 0: one per CPU this process may use
+  // The program each worker runs, which speaks the frame protocol on its stdin and stdout:
+  // `{"/path/to/procpool", "worker"}`, or your own program, when its main calls
+  // procpool::worker_main() (common/worker_main.h) on the argument you give it here:
+  // `{procpool::self_exe(), "procpool-worker"}`. Empty (with no `slots`): the procpool binary,
+  // the first found of
+  //   1. $PROCPOOL_WORKER (the path of a procpool binary),
+  //   2. procpool in the bin directory of the prefix the library was installed to, if it is there,
+  //   3. procpool in one of the directories of $PATH;
+  // when there is none, the constructor throws std::runtime_error naming the three. A command
+  // that does not answer as a procpool worker fails the jobs with an error saying what it printed;
+  // a pool started inside such a command (a program without the worker hook, started as its own
+  // worker) throws at once, so it never starts pools of itself without end.
+  std::vector<std::string> worker_command;
   // Where the workers run, one entry a slot; empty: `workers` slots here, each running
   // `worker_command`. When given, `workers` is its size.
   std::vector<WorkerSlot> slots;

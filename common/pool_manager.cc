@@ -20,6 +20,7 @@
 #include "common/log.h"
 #include "common/messages.h"
 #include "common/spawn.h"
+#include "common/visible_text.h"
 
 namespace procpool {
 
@@ -133,6 +134,7 @@ struct PoolManager::Worker {
   std::unique_ptr<WorkerProcess> proc;  // the process we started (the worker, ssh or srun)
   Clock::time_point started;            // when, for the hello deadline
   std::string err_tail;                 // stderr held back until hello: quoted if it never comes
+  std::string out_head;                 // what it printed before a hello: it is no worker
   FrameReader reader;                   // partial frames from it
   WriteBuffer wbuf;                     // frames not yet written to it
   bool hello = false;                   // it has introduced itself
@@ -461,6 +463,9 @@ void PoolManager::poll_events() {
         char buf[65536];
         ssize_t n = ::read(w.proc->from().get(), buf, sizeof buf);
         if (n > 0) {
+          if (!w.hello && w.out_head.size() < 200) {
+            w.out_head.append(buf, std::min(static_cast<size_t>(n), 200 - w.out_head.size()));
+          }
           w.reader.feed(std::string_view(buf, static_cast<size_t>(n)));
           read_frames(w);
         } else if (n == 0) {
@@ -643,6 +648,7 @@ void PoolManager::handle_message(Worker& w, std::string_view body) {
     w.refused_pause = Millis(0);
   } else {
     const Hello& hello = std::get<Hello>(message);
+    w.out_head.clear();  // a procpool worker after all, whatever its version
     w.remote_pid = hello.pid;
     w.host = hello.host;
     if (hello.version != kProtocolVersion) {
@@ -889,7 +895,22 @@ void PoolManager::settle_loss(Exiting& x) {
     // What ssh or srun said is usually the whole story (host unreachable, no such binary).
     std::string said = w.err_tail;
     while (!said.empty() && std::isspace(static_cast<unsigned char>(said.back()))) said.pop_back();
-    if (x.why.empty()) what += " before it started";
+    if (!w.remote || !w.out_head.empty()) {
+      // It ran, and is no procpool worker (a program without the worker hook, the wrong binary,
+      // a login banner through ssh): say which command it was and what it did instead.
+      std::string printed = w.out_head;
+      while (!printed.empty() && std::isspace(static_cast<unsigned char>(printed.back()))) {
+        printed.pop_back();
+      }
+      std::string command = fmt::format("{}", fmt::join(options_.slots[w.slot - 1].command, " "));
+      what = fmt::format(
+          "the worker command '{}' did not answer as a procpool worker ({})", visible(command),
+          printed.empty()
+              ? "it " + (x.why.empty() ? exit : x.why)
+              : "it printed: " + visible(printed) + (w.out_head.size() >= 200 ? "..." : ""));
+    } else if (x.why.empty()) {
+      what += " before it started";
+    }
     if (!said.empty()) what += "; it said: " + said;
     last_start_failure_ = what;
     log::warn("{}", what);

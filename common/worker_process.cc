@@ -7,10 +7,12 @@
 #include <chrono>
 #include <csignal>
 #include <fstream>
+#include <string_view>
 #include <system_error>
 #include <thread>
 
 #include "common/spawn.h"
+#include "common/worker_command.h"
 
 extern char** environ;
 
@@ -29,7 +31,17 @@ WorkerProcess::WorkerProcess(const std::vector<std::string>& command) {
   setup.stdout_fd = from.write.get();
   setup.stderr_fd = err.write.get();
   setup.search_path = true;  // ssh, srun
-  int rc = spawn_child(&pid_, argv[0], argv.data(), environ, setup);
+  // Marked as a pool's worker: a program that is none (no worker hook) refuses to start a pool
+  // of its own, rather than starting pools of itself without end (common/worker_command.h).
+  static std::string mark = std::string(kInWorkerVariable) + "=1";
+  std::string_view name(mark.data(), mark.size() - 1);  // "PROCPOOL_IN_WORKER="
+  std::vector<char*> envp;
+  for (char** e = environ; *e; ++e) {
+    if (!std::string_view(*e).starts_with(name)) envp.push_back(*e);
+  }
+  envp.push_back(mark.data());
+  envp.push_back(nullptr);
+  int rc = spawn_child(&pid_, argv[0], argv.data(), envp.data(), setup);
   if (rc != 0) throw std::system_error(rc, std::generic_category(), "posix_spawn " + words[0]);
   to_ = std::move(to.write);
   from_ = std::move(from.read);

@@ -22,6 +22,8 @@
 #include "common/log.h"
 #include "common/messages.h"
 #include "common/this_machine.h"
+#include "common/worker_command.h"
+#include "common/worker_main.h"
 #include "worker/spawn.h"
 
 namespace procpool {
@@ -572,6 +574,9 @@ int Worker::run() {
 }  // namespace
 
 int worker_main(const std::vector<std::string>& args) {
+  // Running as a worker, as the pool that started us expects: our jobs are not workers, and
+  // may start pools of their own.
+  ::unsetenv(kInWorkerVariable);
   std::string default_cwd;
   for (size_t i = 0; i < args.size(); ++i) {
     if (args[i] == "--cwd" && i + 1 < args.size()) {
@@ -587,6 +592,11 @@ int worker_main(const std::vector<std::string>& args) {
     log::error("worker {}: {}", ::getpid(), e.what());
     return 3;
   }
+}
+
+int worker_main() {
+  log::setup("procpool worker", log::Level::kInfo);
+  return worker_main(std::vector<std::string>());
 }
 
 }  // namespace procpool

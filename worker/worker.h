@@ -3,7 +3,8 @@
 // pipe, ssh and srun. It runs one job at a time and is a child subreaper, so what is still under
 // it once a job's main process has ended (daemons that left the job's group) is that job's: it
 // gets the job's stop sequence (SIGKILL at once when the job was itself stopped) and is reaped
-// before the job's result is sent.
+// before the job's result is sent. A program's own main enters the same loop through the public
+// hook, procpool::worker_main() (common/worker_main.h).
 #pragma once
 
 #include <string>
