@@ -130,15 +130,13 @@ Halt ProcessPool::halted() const {
 }
 
 ProcessPool::MapResults::MapResults(std::vector<Future> futures, std::optional<Duration> timeout)
-    : futures_(std::move(futures)) {
-  if (timeout) deadline_ = Clock::now() + std::chrono::duration_cast<Clock::duration>(*timeout);
-}
+    : futures_(std::move(futures)), deadline_(deadline_after(timeout)) {}
 
-const Result* ProcessPool::MapResults::next() {
-  if (next_ >= futures_.size()) return nullptr;
+std::optional<Result> ProcessPool::MapResults::next() {
+  if (next_ >= futures_.size()) return std::nullopt;
   std::optional<Duration> left;
   if (deadline_) left = std::max(Duration(0), Duration(*deadline_ - Clock::now()));
-  return &futures_[next_++].result(left);
+  return futures_[next_++].result(left);  // a copy of the caller's own
 }
 
 }  // namespace procpool

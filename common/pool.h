@@ -119,8 +119,13 @@ class ProcessPool {
 class ProcessPool::MapResults {
  public:
   MapResults(std::vector<Future> futures, std::optional<Duration> timeout);
-  // The next result in input order, or nullptr after the last. Throws TimeoutError.
-  const Result* next();
+  // The next result in input order, or nullopt after the last. Throws TimeoutError once the
+  // timeout (counted from the map call; any size, as for Future::result) has passed. The Result
+  // is the caller's own (a cheap copy sharing the output's bytes): `auto r = results.next();`
+  // stays valid after this object and the pool are gone. Keep the optional: a reference bound
+  // to `*results.next()` dangles, as with any optional returned by value. A failure is data;
+  // for an exception instead, read futures() with Future::value_or_throw().
+  std::optional<Result> next();
   const std::vector<Future>& futures() const { return futures_; }
 
  private:

@@ -119,9 +119,9 @@ TEST(ProcessPoolTest, MapYieldsResultsInInputOrder) {
     jobs.push_back(shell_job("n" + std::to_string(i), "echo " + std::to_string(i)));
   auto results = pool.map(std::move(jobs), kPatience);
   std::vector<std::string> got;
-  while (const Result* r = results.next()) got.push_back(out(*r));
+  while (auto r = results.next()) got.push_back(out(*r));
   EXPECT_EQ(got, (std::vector<std::string>{"slow\n", "fast\n", "0\n", "1\n", "2\n", "3\n"}));
-  EXPECT_EQ(results.next(), nullptr);
+  EXPECT_FALSE(results.next());
   ASSERT_EQ(results.futures().size(), 6u);
   EXPECT_EQ(results.futures()[0].job().name, "slow");
 }
