@@ -50,22 +50,37 @@ class BlockSignalsForNewThreads {
 
 ProcessPool::ProcessPool(PoolOptions options)
     : shared_(std::make_shared<PoolShared>(resolved(std::move(options)))),
-      manager_(std::make_unique<PoolManager>(*shared_)) {
+      manager_(std::make_shared<PoolManager>(*shared_)) {
   BlockSignalsForNewThreads blocked;
-  thread_ = std::thread([this] {
+  // The thread holds what it uses, never the pool itself: the pool may be destroyed on this
+  // very thread (by a callback), and the loop then runs on to its end without it.
+  thread_ = std::thread([shared = shared_, manager = manager_]() mutable {
     try {
-      manager_->run();
+      manager->run();
     } catch (const std::exception& e) {
       // Nothing may wait forever for a future that can no longer finish.
-      manager_->abandon(std::string("the process pool's manager failed: ") + e.what());
+      manager->abandon(std::string("the process pool's manager failed: ") + e.what());
     } catch (...) {
-      manager_->abandon("the process pool's manager failed");
+      manager->abandon("the process pool's manager failed");
     }
+    manager.reset();  // before `shared`, which it refers to
   });
+  thread_id_ = thread_.get_id();
 }
 
 ProcessPool::~ProcessPool() {
+  if (on_own_thread()) {
+    // Released by a callback: the loop cannot wait for itself. It finishes what was submitted
+    // and ends on its own, holding the manager and the shared state until then.
+    shutdown(/*wait=*/false);
+    thread_.detach();
+    return;
+  }
   shutdown(true);
+}
+
+bool ProcessPool::on_own_thread() const {
+  return std::this_thread::get_id() == thread_id_;
 }
 
 int ProcessPool::workers() const {
@@ -106,7 +121,10 @@ void ProcessPool::shutdown(bool wait, bool cancel_pending) {
     shared_->cancel_pending = shared_->cancel_pending || cancel_pending;
   }
   shared_->wake();
-  if (wait && thread_.joinable()) thread_.join();
+  // From a callback, on the pool's own thread, there is nothing to wait with: it returns.
+  if (!wait || on_own_thread()) return;
+  std::lock_guard lock(join_mu_);
+  if (thread_.joinable()) thread_.join();
 }
 
 void ProcessPool::terminate(bool kill_now) {

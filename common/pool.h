@@ -7,6 +7,7 @@
 
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -83,7 +84,13 @@ class PoolManager;
 class ProcessPool {
  public:
   explicit ProcessPool(PoolOptions options);
-  // Waits for submitted jobs and stops the workers, as shutdown(true).
+  // Waits for submitted jobs and stops the workers, as shutdown(true). The pool may be released
+  // from any thread, its own included (its last owner a done-callback, or a callback that
+  // destroys it): there it cannot wait for itself, so it acts as shutdown(false): what was
+  // submitted still runs, the futures still complete (their callbacks on that thread), and the
+  // thread ends on its own once the workers have exited, holding what it uses until then. The
+  // host must not exit before then if it wants those jobs to finish: an exiting process closes
+  // the workers' pipes, and they stop their jobs.
   ~ProcessPool();
   ProcessPool(const ProcessPool&) = delete;
   ProcessPool& operator=(const ProcessPool&) = delete;
@@ -98,7 +105,8 @@ class ProcessPool {
   MapResults map(std::vector<Job> jobs, std::optional<Duration> timeout = std::nullopt);
 
   // Starts nothing new once the queue is empty; with `cancel_pending`, cancels what has not
-  // started. With `wait`, returns after every worker has exited.
+  // started. With `wait`, returns after every worker has exited; except on the pool's own thread
+  // (in a callback), which cannot wait for itself: there it returns at once.
   void shutdown(bool wait = true, bool cancel_pending = false);
   // Cancels what has not started and stops running jobs with the stop sequence (or, with
   // `kill_now`, SIGKILL at once); their results have status `cancelled`. Returns at once; safe
@@ -111,9 +119,15 @@ class ProcessPool {
   int workers() const;
 
  private:
-  std::shared_ptr<PoolShared> shared_;    // what submitters and the manager share
-  std::unique_ptr<PoolManager> manager_;  // the poll loop and everything it owns
-  std::thread thread_;                    // runs manager_
+  bool on_own_thread() const;  // called from the manager's thread (a callback)
+
+  std::shared_ptr<PoolShared> shared_;  // what submitters and the manager share
+  // The poll loop and everything it owns; its thread holds it (and shared_) too, so it can
+  // outlive the pool when the pool is released on that thread.
+  std::shared_ptr<PoolManager> manager_;
+  std::thread thread_;         // runs manager_
+  std::thread::id thread_id_;  // thread_'s, kept when it is joined or detached
+  std::mutex join_mu_;         // one shutdown(true) joins; the others wait for it
 };
 
 class ProcessPool::MapResults {

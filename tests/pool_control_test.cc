@@ -1,0 +1,151 @@
+// Tests of the library API (common/pool.h) where a host program takes control of the pool:
+// releasing it from any thread (its own included), dropping map results, jobs with `needs`,
+// the signal state the pool leaves the host, and stopping one running job. Real worker
+// processes: the built procpool's `worker` subcommand, started by a ProcessPool in this process.
+#include <dirent.h>
+#include <pthread.h>
+#include <signal.h>
+
+#include <atomic>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "common/pool.h"
+#include "tests/support/e2e.h"
+#include "tests/support/process_checks.h"
+
+using namespace procpool;
+using procpool::testing::eventually;
+using procpool::testing::file_exists;
+using procpool::testing::group_gone;
+using procpool::testing::proc_stat;
+using procpool::testing::read_pid;
+using procpool::testing::slurp;
+using procpool::testing::TempDir;
+using procpool::testing::wait_for_file;
+
+namespace {
+
+// Long enough for anything that works; a hang fails the test instead of blocking it forever.
+constexpr Duration kPatience{20.0};
+
+PoolOptions pool_options(int workers,
+                         std::vector<std::string> worker_command = {PROCPOOL_BIN, "worker"}) {
+  PoolOptions options;
+  options.workers = workers;
+  options.worker_command = std::move(worker_command);
+  return options;
+}
+
+Job shell_job(const std::string& name, const std::string& cmd) {
+  Job j;
+  j.name = name;
+  j.shell = cmd;
+  return j;
+}
+
+// A shell snippet that waits (bounded, about 20 s) until `path` exists.
+std::string wait_for(const std::string& path) {
+  return "i=0; while [ ! -e " + path + " ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); done; ";
+}
+
+// A shell snippet that writes `text` to `path` whole (a reader never sees it half written).
+std::string write_file(const std::string& path, const std::string& text) {
+  return "echo " + text + " > " + path + ".tmp && mv " + path + ".tmp " + path + "; ";
+}
+
+std::string out(const Result& r) {
+  return r.output.text(Stream::kStdout);
+}
+
+// The threads of this process, by id.
+std::vector<std::string> threads() {
+  std::vector<std::string> tids;
+  DIR* dir = ::opendir("/proc/self/task");
+  if (!dir) return tids;
+  while (dirent* e = ::readdir(dir)) {
+    if (e->d_name[0] != '.') tids.emplace_back(e->d_name);
+  }
+  ::closedir(dir);
+  return tids;
+}
+
+// ---- releasing the pool ----------------------------------------------------------------------
+
+// The last owner of the pool is a done-callback, released when it runs: on the pool's own
+// thread, which cannot wait for itself. The jobs still waiting run all the same, and the
+// thread ends on its own once they are done, its workers gone.
+TEST(PoolRelease, LastOwnerReleasedInADoneCallbackLetsThePoolFinishOnItsOwn) {
+  TempDir dir;
+  std::string go = dir.path() + "/go";
+  size_t threads_before = threads().size();
+  auto pool = std::make_shared<ProcessPool>(pool_options(1));
+  Future first = pool->submit(shell_job("first", "echo first"));
+  Future later = pool->submit(shell_job("later", wait_for(go) + "echo later"));
+  std::atomic<bool> released{false};
+  first.add_done_callback([keep = pool, &released](const Future&) mutable {
+    keep.reset();  // the last owner: ~ProcessPool runs here, on the pool's thread
+    released = true;
+  });
+  pool.reset();
+  EXPECT_EQ(first.result(kPatience).status, Status::kOk);
+  ASSERT_TRUE(eventually([&] { return released.load(); }));
+  // Released before `later` could finish: the pool runs it to its end all the same.
+  dir.write("go", "");
+  const Result& r = later.result(kPatience);
+  EXPECT_EQ(r.status, Status::kOk) << r.error;
+  EXPECT_EQ(out(r), "later\n");
+  EXPECT_TRUE(eventually([&] { return procpool::testing::process_gone(r.worker_pid); }))
+      << "the released pool's worker was left: " << proc_stat(r.worker_pid);
+  EXPECT_TRUE(eventually([&] { return threads().size() == threads_before; }))
+      << "the released pool's thread did not end: " << threads().size() << " threads, "
+      << threads_before << " before";
+}
+
+// Nobody but a callback holds the pool, and nobody holds that callback's future: the pool is
+// destroyed when the manager drops its last copy of the future, in the middle of its loop.
+TEST(PoolRelease, PoolHeldOnlyByTheCallbackOfAFutureNobodyHolds) {
+  TempDir dir;
+  std::string go = dir.path() + "/go";
+  size_t threads_before = threads().size();
+  auto pool = std::make_shared<ProcessPool>(pool_options(2));
+  pool->submit(shell_job("first", "true")).add_done_callback([keep = pool](const Future&) {});
+  Future later = pool->submit(shell_job("later", wait_for(go) + "echo later"));
+  pool.reset();
+  dir.write("go", "");
+  const Result& r = later.result(kPatience);
+  EXPECT_EQ(r.status, Status::kOk) << r.error;
+  EXPECT_EQ(out(r), "later\n");
+  EXPECT_TRUE(eventually([&] { return threads().size() == threads_before; }))
+      << "the released pool's thread did not end";
+}
+
+// A done-callback that asks for a waiting shutdown cannot wait for its own thread: it returns,
+// and the pool shuts down as asked.
+TEST(PoolRelease, ShutdownFromADoneCallbackReturnsAndShutsDown) {
+  ProcessPool pool(pool_options(1));
+  std::atomic<bool> returned{false};
+  std::string raised;
+  Future f = pool.submit(shell_job("first", "true"));
+  f.add_done_callback([&](const Future&) {
+    try {
+      pool.shutdown(/*wait=*/true);
+    } catch (const std::exception& e) {
+      raised = e.what();
+    }
+    returned = true;
+  });
+  EXPECT_EQ(f.result(kPatience).status, Status::kOk);
+  ASSERT_TRUE(eventually([&] { return returned.load(); }));
+  EXPECT_EQ(raised, "");
+  EXPECT_THROW(pool.submit(shell_job("late", "true")), std::runtime_error);
+}
+
+}  // namespace
