@@ -127,6 +127,9 @@ void Batch::stop(bool now, bool kill_now) {
 }
 
 void Batch::submit(Job job) {
+  // What it needs has succeeded (admit waited for it): the pool, which does not order jobs,
+  // would refuse a job that still names them.
+  job.needs.clear();
   try {
     Future f = pool_.submit(job);
     ++created_;

@@ -87,7 +87,23 @@ int ProcessPool::workers() const {
   return shared_->options.workers;
 }
 
+namespace {
+
+// The pool runs what it is given as soon as a worker is free: it does not order jobs.
+void refuse_needs(const Job& job) {
+  if (job.needs.empty()) return;
+  std::string needs;
+  for (const auto& n : job.needs) needs += (needs.empty() ? "'" : ", '") + n + "'";
+  throw std::invalid_argument(
+      "job '" + (job.name.empty() ? job.command_text() : job.name) + "' needs " + needs +
+      ", but the pool does not order jobs: submit a job once what it needs has succeeded (for "
+      "example from a done-callback of what it needs), with needs left empty");
+}
+
+}  // namespace
+
 Future ProcessPool::submit(Job job) {
+  refuse_needs(job);
   std::optional<Future> f;
   {
     std::lock_guard lock(shared_->mu);
@@ -108,6 +124,7 @@ Future ProcessPool::submit(Job job) {
 }
 
 ProcessPool::MapResults ProcessPool::map(std::vector<Job> jobs, std::optional<Duration> timeout) {
+  for (const auto& j : jobs) refuse_needs(j);  // all or none
   std::vector<Future> futures;
   futures.reserve(jobs.size());
   for (auto& j : jobs) futures.push_back(submit(std::move(j)));

@@ -148,4 +148,34 @@ TEST(PoolRelease, ShutdownFromADoneCallbackReturnsAndShutsDown) {
   EXPECT_THROW(pool.submit(shell_job("late", "true")), std::runtime_error);
 }
 
+// ---- needs -------------------------------------------------------------------------------------
+
+TEST(PoolNeeds, SubmitRefusesAJobThatNeedsAnother) {
+  ProcessPool pool(pool_options(1));
+  Job j = shell_job("second", "true");
+  j.needs = {"first"};
+  try {
+    pool.submit(std::move(j));
+    FAIL() << "a job with needs was taken";
+  } catch (const std::invalid_argument& e) {
+    std::string what = e.what();
+    EXPECT_NE(what.find("'second'"), std::string::npos) << what;
+    EXPECT_NE(what.find("does not order jobs"), std::string::npos) << what;
+    EXPECT_NE(what.find("done-callback"), std::string::npos) << what;
+  }
+  // The pool is not harmed.
+  EXPECT_EQ(pool.submit(shell_job("after", "echo ok")).result(kPatience).status, Status::kOk);
+}
+
+TEST(PoolNeeds, MapWithAJobThatNeedsAnotherSubmitsNothing) {
+  TempDir dir;
+  ProcessPool pool(pool_options(1));
+  std::vector<Job> jobs{shell_job("first", "touch " + dir.path() + "/ran")};
+  jobs.push_back(shell_job("second", "true"));
+  jobs.back().needs = {"first"};
+  EXPECT_THROW(pool.map(std::move(jobs)), std::invalid_argument);
+  pool.shutdown(/*wait=*/true);
+  EXPECT_FALSE(file_exists(dir.path() + "/ran")) << "part of a refused map ran";
+}
+
 }  // namespace
