@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <stdexcept>
+#include <utility>
 
 #include "common/log.h"
 #include "common/pool_manager.h"
@@ -167,11 +168,36 @@ Halt ProcessPool::halted() const {
 ProcessPool::MapResults::MapResults(std::vector<Future> futures, std::optional<Duration> timeout)
     : futures_(std::move(futures)), deadline_(deadline_after(timeout)) {}
 
+ProcessPool::MapResults::~MapResults() {
+  cancel_from(next_);
+}
+
+ProcessPool::MapResults& ProcessPool::MapResults::operator=(MapResults&& other) noexcept {
+  if (this != &other) {
+    cancel_from(next_);  // what this held is dropped
+    futures_ = std::exchange(other.futures_, {});
+    next_ = std::exchange(other.next_, 0);
+    deadline_ = other.deadline_;
+  }
+  return *this;
+}
+
+void ProcessPool::MapResults::cancel_from(size_t first) {
+  // Cancelling succeeds only for what has not started; the rest runs on.
+  for (size_t i = first; i < futures_.size(); ++i) futures_[i].cancel();
+}
+
 std::optional<Result> ProcessPool::MapResults::next() {
   if (next_ >= futures_.size()) return std::nullopt;
   std::optional<Duration> left;
   if (deadline_) left = std::max(Duration(0), Duration(*deadline_ - Clock::now()));
-  return futures_[next_++].result(left);  // a copy of the caller's own
+  size_t i = next_++;
+  try {
+    return futures_[i].result(left);  // a copy of the caller's own
+  } catch (const TimeoutError&) {
+    cancel_from(i);  // as Python's map: what has not started by the timeout never will
+    throw;
+  }
 }
 
 }  // namespace procpool

@@ -98,9 +98,13 @@ class ProcessPool {
   // Queues `job` (an id of 0 is replaced by the next free one). Throws std::runtime_error after
   // shutdown (or a halt), saying which. A job whose command, arguments, environment or cwd
   // holds a NUL byte (which exec would cut) is never run: it ends `error`, saying where.
+  // The pool does not order jobs: a job with `needs` is refused (std::invalid_argument naming
+  // it); submit it once what it needs has succeeded, for example from their done-callbacks.
   Future submit(Job job);
-  // Submits every job; the returned object yields results in input order, each as soon as it
-  // and all before it are done.
+  // Submits every job (none when one of them is refused); the returned object yields results in
+  // input order, each as soon as it and all before it are done. As Python's Executor.map,
+  // dropping that object or its timeout passing in next() cancels every job that has not
+  // started; the ones already running run on (stop() them to end them too).
   class MapResults;
   MapResults map(std::vector<Job> jobs, std::optional<Duration> timeout = std::nullopt);
 
@@ -133,6 +137,11 @@ class ProcessPool {
 class ProcessPool::MapResults {
  public:
   MapResults(std::vector<Future> futures, std::optional<Duration> timeout);
+  // Dropping the results cancels the jobs not yet yielded that have not started; a moved-from
+  // object cancels nothing.
+  ~MapResults();
+  MapResults(MapResults&& other) noexcept = default;
+  MapResults& operator=(MapResults&& other) noexcept;
   // The next result in input order, or nullopt after the last. Throws TimeoutError once the
   // timeout (counted from the map call; any size, as for Future::result) has passed. The Result
   // is the caller's own (a cheap copy sharing the output's bytes): `auto r = results.next();`
@@ -146,6 +155,8 @@ class ProcessPool::MapResults {
   std::vector<Future> futures_;                // in input order
   size_t next_ = 0;                            // index of the next to yield
   std::optional<Clock::time_point> deadline_;  // counted from the map call
+
+  void cancel_from(size_t first);  // futures_[first..]: what has not started never will
 };
 
 }  // namespace procpool

@@ -148,6 +148,72 @@ TEST(PoolRelease, ShutdownFromADoneCallbackReturnsAndShutsDown) {
   EXPECT_THROW(pool.submit(shell_job("late", "true")), std::runtime_error);
 }
 
+// ---- map ---------------------------------------------------------------------------------------
+
+// One worker, held by a job that waits for `go`: the map's other jobs cannot have started. Each
+// of them would leave a file behind if it ever ran.
+struct HeldMap {
+  TempDir dir;
+  std::string started = dir.path() + "/started";
+  std::string go = dir.path() + "/go";
+  std::vector<Job> jobs() const {
+    std::vector<Job> jobs{shell_job("held", write_file(started, "1") + wait_for(go) + "echo held")};
+    for (int i = 0; i < 5; ++i) {
+      jobs.push_back(shell_job("p" + std::to_string(i), "touch " + ran(i)));
+    }
+    return jobs;
+  }
+  std::string ran(int i) const { return dir.path() + "/ran" + std::to_string(i); }
+  // The first job ran on to its end; none of the others ever ran.
+  void expect_only_the_held_job_ran(const std::vector<Future>& futures) const {
+    ASSERT_EQ(futures.size(), 6u);
+    const Result& held = futures[0].result(kPatience);
+    EXPECT_EQ(held.status, Status::kOk) << held.error;
+    EXPECT_EQ(out(held), "held\n");
+    for (size_t i = 1; i < futures.size(); ++i) {
+      EXPECT_TRUE(futures[i].cancelled()) << futures[i].job().name;
+      EXPECT_EQ(futures[i].result(Duration(0)).status, Status::kCancelled);
+      EXPECT_FALSE(file_exists(ran(static_cast<int>(i - 1)))) << futures[i].job().name << " ran";
+    }
+  }
+};
+
+TEST(PoolMap, DroppingTheResultsCancelsWhatHasNotStarted) {
+  HeldMap held;
+  ProcessPool pool(pool_options(1));
+  std::vector<Future> futures;
+  {
+    auto results = pool.map(held.jobs());
+    futures = results.futures();  // copies share the state: they outlive the results
+    ASSERT_TRUE(wait_for_file(held.started));
+  }
+  held.dir.write("go", "");
+  pool.shutdown(/*wait=*/true);
+  held.expect_only_the_held_job_ran(futures);
+}
+
+TEST(PoolMap, TimeoutCancelsWhatHasNotStarted) {
+  HeldMap held;
+  ProcessPool pool(pool_options(1));
+  auto results = pool.map(held.jobs(), Duration(0.2));
+  ASSERT_TRUE(wait_for_file(held.started));
+  EXPECT_THROW(results.next(), TimeoutError);
+  held.dir.write("go", "");
+  pool.shutdown(/*wait=*/true);
+  held.expect_only_the_held_job_ran(results.futures());
+}
+
+TEST(PoolMap, MovedResultsCancelNothing) {
+  ProcessPool pool(pool_options(1));
+  std::vector<Job> jobs;
+  for (int i = 0; i < 3; ++i) jobs.push_back(shell_job("m" + std::to_string(i), "echo m"));
+  auto results = pool.map(std::move(jobs));
+  auto moved = std::move(results);
+  int ok = 0;
+  while (auto r = moved.next()) ok += r->status == Status::kOk;
+  EXPECT_EQ(ok, 3);
+}
+
 // ---- needs -------------------------------------------------------------------------------------
 
 TEST(PoolNeeds, SubmitRefusesAJobThatNeedsAnother) {

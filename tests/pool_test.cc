@@ -129,8 +129,12 @@ TEST(ProcessPoolTest, MapYieldsResultsInInputOrder) {
 TEST(ProcessPoolTest, MapTimeoutThrows) {
   TempDir dir;
   ProcessPool pool(pool_options(1));
-  auto results =
-      pool.map({shell_job("waits", wait_for(dir.path() + "/go") + "echo done")}, Duration(0.2));
+  std::string started = dir.path() + "/started";
+  auto results = pool.map({shell_job("waits", "echo 1 > " + started + "; " +
+                                                  wait_for(dir.path() + "/go") + "echo done")},
+                          Duration(0.2));
+  // It has started by the time next() meets the timeout, which so cancels nothing: it runs on.
+  ASSERT_TRUE(wait_for_file(started));
   EXPECT_THROW(results.next(), TimeoutError);
   // Let the job end so the pool can shut down at once.
   dir.write("go", "");
