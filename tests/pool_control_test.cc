@@ -244,4 +244,101 @@ TEST(PoolNeeds, MapWithAJobThatNeedsAnotherSubmitsNothing) {
   EXPECT_FALSE(file_exists(dir.path() + "/ran")) << "part of a refused map ran";
 }
 
+// ---- signals -----------------------------------------------------------------------------------
+
+std::atomic<int> sigpipes_seen{0};
+void count_sigpipe(int) {
+  ++sigpipes_seen;
+}
+
+sigset_t blocked_here() {
+  sigset_t set;
+  sigemptyset(&set);
+  pthread_sigmask(SIG_BLOCK, nullptr, &set);
+  return set;
+}
+
+bool same_set(const sigset_t& a, const sigset_t& b) {
+  for (int s = 1; s < NSIG; ++s) {
+    if (sigismember(&a, s) != sigismember(&b, s)) return false;
+  }
+  return true;
+}
+
+// The mask a thread created now gets.
+sigset_t mask_of_a_new_thread() {
+  sigset_t set;
+  std::thread([&] { set = blocked_here(); }).join();
+  return set;
+}
+
+// Whether `tid` of this process has SIGPIPE pending (/proc/self/task/TID/status, SigPnd).
+bool sigpipe_pending_in(const std::string& tid) {
+  std::string status = slurp("/proc/self/task/" + tid + "/status");
+  size_t at = status.find("SigPnd:");
+  if (at == std::string::npos) return false;
+  uint64_t mask = std::stoull(status.substr(at + 7), nullptr, 16);
+  return (mask >> (SIGPIPE - 1)) & 1;
+}
+
+// Runs a pool whose first worker dies right after its hello, before it reads its first job (its
+// stdin is /dev/null, the pipe's read end closed): the run frame the pool writes meets a pipe
+// with no reader, EPIPE and a SIGPIPE on the pool's own thread. The job runs on the replacement.
+void run_a_pool_that_writes_to_a_dead_worker() {
+  TempDir dir;
+  std::string flag = dir.path() + "/first-worker";
+  std::string starter = "if [ -e " + flag + " ]; then exec " + std::string(PROCPOOL_BIN) +
+                        " worker; fi; touch " + flag + "; exec " + std::string(PROCPOOL_BIN) +
+                        " worker < /dev/null";
+  PoolOptions options = pool_options(1, {"/bin/sh", "-c", starter});
+  options.start_delay = Millis(1);  // the job is sent once the worker has said hello
+  std::vector<std::string> before = threads();
+  ProcessPool pool(std::move(options));
+  std::vector<std::string> pool_threads;
+  for (const auto& t : threads()) {
+    if (std::find(before.begin(), before.end(), t) == before.end()) pool_threads.push_back(t);
+  }
+  Future f = pool.submit(shell_job("job", "echo ran"));
+  const Result& r = f.result(kPatience);
+  EXPECT_EQ(r.status, Status::kOk) << r.error;
+  EXPECT_EQ(out(r), "ran\n");
+  ASSERT_TRUE(file_exists(flag));
+  // Proof that the scenario happened: the SIGPIPE is pending, blocked, on the pool's thread.
+  ASSERT_EQ(pool_threads.size(), 1u);
+  EXPECT_TRUE(sigpipe_pending_in(pool_threads[0]))
+      << "the pool never wrote to the dead worker: the test proves nothing";
+  pool.shutdown(/*wait=*/true);
+}
+
+void expect_signal_state_unchanged(void (*handler)(int)) {
+  struct sigaction mine {};
+  mine.sa_handler = handler;
+  sigemptyset(&mine.sa_mask);
+  struct sigaction saved {};
+  ASSERT_EQ(::sigaction(SIGPIPE, &mine, &saved), 0);
+  sigset_t mask_before = blocked_here();
+  sigset_t new_thread_before = mask_of_a_new_thread();
+  sigpipes_seen = 0;
+
+  run_a_pool_that_writes_to_a_dead_worker();
+
+  struct sigaction now {};
+  ASSERT_EQ(::sigaction(SIGPIPE, nullptr, &now), 0);
+  EXPECT_EQ(now.sa_handler, handler) << "the pool changed the process's SIGPIPE disposition";
+  EXPECT_EQ(sigpipes_seen.load(), 0) << "the pool's SIGPIPE reached the host's handler";
+  EXPECT_TRUE(same_set(blocked_here(), mask_before)) << "the calling thread's mask changed";
+  EXPECT_TRUE(same_set(mask_of_a_new_thread(), new_thread_before))
+      << "threads created after the pool get another mask";
+  ::sigaction(SIGPIPE, &saved, nullptr);
+}
+
+TEST(PoolSignals, DefaultSigpipeStaysDefaultAndNoThreadMaskChanges) {
+  // SIGPIPE taken with its default action would end this test program.
+  expect_signal_state_unchanged(SIG_DFL);
+}
+
+TEST(PoolSignals, HostSigpipeHandlerStaysAndNeverRunsForThePool) {
+  expect_signal_state_unchanged(count_sigpipe);
+}
+
 }  // namespace
