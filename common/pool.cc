@@ -155,6 +155,18 @@ void ProcessPool::terminate(bool kill_now) {
   shared_->wake();
 }
 
+bool ProcessPool::stop(const Future& job) {
+  // Pending: cancelled here and now, as Future::cancel; the loop skips it when its turn comes.
+  if (job.state() == Future::State::kPending && Future(job).cancel()) return true;
+  if (job.done()) return false;
+  {
+    std::lock_guard lock(shared_->mu);
+    shared_->to_stop.push_back(job);
+  }
+  shared_->wake();
+  return true;
+}
+
 std::optional<std::string> ProcessPool::broken() const {
   std::lock_guard lock(shared_->mu);
   return shared_->broken;

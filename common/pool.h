@@ -116,6 +116,14 @@ class ProcessPool {
   // `kill_now`, SIGKILL at once); their results have status `cancelled`. Returns at once; safe
   // from any thread, and may be called again to escalate.
   void terminate(bool kill_now = false);
+  // Stops one job: a pending one is cancelled (as Future::cancel); a running one gets the
+  // pool's stop sequence (PoolOptions::stop) and its Result ends `cancelled`, with what it
+  // printed until then and an error saying it was stopped (its future is finished, as after
+  // terminate(): cancelled() stays for what never started); it is never retried, and its worker
+  // goes on with other jobs. Returns at once: true when the job was not done yet (one that was
+  // about to end may still end on its own, as its result says), false when it was done (or never
+  // submitted to this pool and pending nowhere). Safe from any thread, callbacks included.
+  bool stop(const Future& job);
   // Why the pool could not start any worker (or failed), once that is known.
   std::optional<std::string> broken() const;
   // What halt_when decided, once it said kSoon or kNow.

@@ -125,6 +125,7 @@ struct PoolManager::Entry {
   Future future;
   int attempts = 0;      // attempts started so far
   bool running = false;  // the future has been marked running (it can no longer be cancelled)
+  bool stopped = false;  // ProcessPool::stop asked for it: ends cancelled, never retried
 };
 
 struct PoolManager::Worker {
@@ -208,7 +209,7 @@ std::string PoolManager::describe(const Worker& w) const {
 
 bool PoolManager::may_retry(const Entry& e, Status s) const {
   // Once pending jobs were cancelled (a halt, SIGHUP, a stop), a failure is not retried either.
-  if (terminating_ || cancel_pending_) return false;
+  if (terminating_ || cancel_pending_ || e.stopped) return false;
   const auto& on = options_.retry_on;
   return e.attempts <= e.future.job().retries && std::find(on.begin(), on.end(), s) != on.end();
 }
@@ -232,16 +233,18 @@ void PoolManager::run() {
 }
 
 void PoolManager::admit_incoming() {
-  std::vector<Future> incoming;
+  std::vector<Future> incoming, to_stop;
   {
     std::lock_guard lock(shared_.mu);
     incoming.swap(shared_.incoming);
+    to_stop.swap(shared_.to_stop);
     shutting_down_ = shutting_down_ || shared_.shutdown;
     cancel_pending_ = cancel_pending_ || shared_.cancel_pending;
     terminating_ = terminating_ || shared_.terminate;
     kill_now_ = kill_now_ || shared_.kill_now;
   }
   for (auto& f : incoming) pending_.push_back(Entry{std::move(f)});
+  for (const auto& f : to_stop) stop_one(f);
   if (cancel_pending_ || terminating_) cancel_waiting();
   if (terminating_) stop_running();
 }
@@ -722,7 +725,8 @@ void PoolManager::finish_attempt(Worker& w, const Ended& end) {
       break;
     case EndHow::kKilled:
       r.status = Status::kCancelled;
-      r.error = "stopped before it finished";
+      r.error = e.stopped ? "stopped by ProcessPool::stop before it finished"
+                          : "stopped before it finished";
       break;
     case EndHow::kError:
     case EndHow::kRefused:  // handed back above
@@ -931,14 +935,20 @@ void PoolManager::settle_loss(Exiting& x) {
     Entry e = std::move(*w.current);
     w.current.reset();
     bool started = w.job_pid > 0 || w.may_have_run;
-    if (!started && !terminating_) {
+    if (!started && e.stopped) {
+      --e.attempts;  // it never ran: not an attempt
+      Result r;
+      r.status = Status::kCancelled;
+      r.error = "stopped by ProcessPool::stop before it started";
+      complete(std::move(e), std::move(r));
+    } else if (!started && !terminating_) {
       --e.attempts;  // it never ran: not an attempt
       pending_.push_front(std::move(e));
     } else if (may_retry(e, Status::kCrashed)) {
       retry(std::move(e), "was lost with its worker");
     } else {
       Result r;
-      r.status = terminating_ ? Status::kCancelled : Status::kCrashed;
+      r.status = terminating_ || e.stopped ? Status::kCancelled : Status::kCrashed;
       if (w.proc->reaped() && WIFSIGNALED(w.proc->wait_status())) {
         r.signal = WTERMSIG(w.proc->wait_status());
       }
@@ -1030,24 +1040,70 @@ void PoolManager::cancel_waiting() {
 }
 
 void PoolManager::stop_running() {
-  int wanted = kill_now_ ? 2 : 1;
-  auto now = Clock::now();
   for (auto& w : workers_) {
-    if (!w->current || w->kill_sent >= wanted) continue;
-    w->kill_sent = wanted;
-    if (w->proc->to()) append_message(w->wbuf.data(), Kill{w->current->future.job().id, kill_now_});
-    Millis grace = options_.backstop_grace;
-    if (kill_now_) {
-      // No more grace: the job's group is killed here and now, whatever its worker does.
-      if (!w->remote && w->job_pid > 0) ::kill(-static_cast<pid_t>(w->job_pid), SIGKILL);
-    } else {
-      grace += stop_sequence_length(options_.stop);
+    if (w->current) send_stop(*w, kill_now_);
+  }
+}
+
+void PoolManager::send_stop(Worker& w, bool now) {
+  int wanted = now ? 2 : 1;
+  if (w.kill_sent >= wanted) return;
+  w.kill_sent = wanted;
+  if (w.proc->to()) append_message(w.wbuf.data(), Kill{w.current->future.job().id, now});
+  Millis grace = options_.backstop_grace;
+  if (now) {
+    // No more grace: the job's group is killed here and now, whatever its worker does.
+    if (!w.remote && w.job_pid > 0) ::kill(-static_cast<pid_t>(w.job_pid), SIGKILL);
+  } else {
+    grace += stop_sequence_length(options_.stop);
+  }
+  w.backstop = earliest(w.backstop, Clock::now() + grace);
+  w.backstop_status = Status::kCancelled;
+  w.backstop_why = fmt::format(
+      "stopped, and its worker did not end it within {} (stopped or stuck?), so procpool did",
+      format_duration(grace));
+}
+
+void PoolManager::stop_one(const Future& f) {
+  for (auto& w : workers_) {
+    if (w->current && w->current->future == f) {
+      w->current->stopped = true;
+      send_stop(*w, false);
+      return;
     }
-    w->backstop = earliest(w->backstop, now + grace);
-    w->backstop_status = Status::kCancelled;
-    w->backstop_why = fmt::format(
-        "stopped, and its worker did not end it within {} (stopped or stuck?), so procpool did",
-        format_duration(grace));
+  }
+  // Lost with its worker, not yet settled: it must end cancelled there, not be run again.
+  for (auto& x : exiting_) {
+    if (x->worker->current && x->worker->current->future == f) {
+      x->worker->current->stopped = true;
+      return;
+    }
+  }
+  auto take = [&](Entry& e) {
+    if (!e.running) {
+      e.future.cancel();  // cancelled by the caller already, unless a race made it running
+      return;
+    }
+    Result r;
+    r.status = Status::kCancelled;
+    r.error = "stopped by ProcessPool::stop before its retry";
+    complete(std::move(e), std::move(r));
+  };
+  for (auto it = pending_.begin(); it != pending_.end(); ++it) {
+    if (it->future == f) {
+      Entry e = std::move(*it);
+      pending_.erase(it);
+      take(e);
+      return;
+    }
+  }
+  for (auto it = delayed_.begin(); it != delayed_.end(); ++it) {
+    if (it->second.future == f) {
+      Entry e = std::move(it->second);
+      delayed_.erase(it);
+      take(e);
+      return;
+    }
   }
 }
 

@@ -32,6 +32,7 @@ struct PoolShared {
 
   mutable std::mutex mu;              // guards the fields below
   std::vector<Future> incoming;       // submitted, not yet taken by the manager
+  std::vector<Future> to_stop;        // ProcessPool::stop requests, not yet taken by the manager
   bool shutdown = false;              // no more submissions
   bool cancel_pending = false;        // cancel what has not started
   bool terminate = false;             // stop running jobs too
@@ -96,6 +97,10 @@ class PoolManager {
   bool may_retry(const Entry& e, Status s) const;
   void cancel_waiting();
   void stop_running();
+  // ProcessPool::stop: `f`, running, gets the stop sequence; waiting for a retry, it is cancelled.
+  void stop_one(const Future& f);
+  // Sends worker `w`'s job the stop sequence (or, with `now`, SIGKILL at once), with a backstop.
+  void send_stop(Worker& w, bool now);
   void fail_everything(const std::string& why);
   void fail_waiting(const std::string& why);
   bool work_left() const;

@@ -341,4 +341,61 @@ TEST(PoolSignals, HostSigpipeHandlerStaysAndNeverRunsForThePool) {
   expect_signal_state_unchanged(count_sigpipe);
 }
 
+// ---- stopping one job --------------------------------------------------------------------------
+
+// A job that prints, then sleeps; stopped in the middle, with the pool's stop sequence.
+TEST(PoolStop, StopEndsARunningJobAsCancelledKeepingWhatItPrinted) {
+  TempDir dir;
+  std::string pgid_file = dir.path() + "/pgid", go = dir.path() + "/go";
+  ProcessPool pool(pool_options(2));
+  Future sleeper = pool.submit(shell_job(
+      "sleeper", "echo before; " + write_file(pgid_file, "$$") + "sleep 30; echo not-stopped"));
+  ASSERT_TRUE(wait_for_file(pgid_file));
+  Future other = pool.submit(shell_job("other", wait_for(go) + "echo other"));
+  pid_t pgid = read_pid(pgid_file);
+  ASSERT_GT(pgid, 0);
+
+  EXPECT_TRUE(pool.stop(sleeper));
+  const Result& r = sleeper.result(kPatience);  // throws TimeoutError if it was not stopped
+  EXPECT_EQ(r.status, Status::kCancelled);
+  // It ran: finished, as after terminate(); cancelled() stays for what never started.
+  EXPECT_EQ(sleeper.state(), Future::State::kFinished);
+  EXPECT_EQ(out(r), "before\n");
+  EXPECT_NE(r.error.find("stopped"), std::string::npos) << r.error;
+  EXPECT_EQ(r.attempts, 1);
+  EXPECT_TRUE(eventually([&] { return group_gone(pgid); }))
+      << "the stopped job's group " << pgid << " survived: " << proc_stat(pgid);
+  EXPECT_FALSE(pool.stop(sleeper)) << "a job already stopped has nothing left to stop";
+
+  // Its worker goes on: the next job runs there (the other worker is held by `other`).
+  Future next = pool.submit(shell_job("next", "echo $PPID"));
+  const Result& n = next.result(kPatience);
+  EXPECT_EQ(n.status, Status::kOk) << n.error;
+  EXPECT_EQ(n.worker_pid, r.worker_pid) << "the stopped job's worker was replaced";
+  EXPECT_EQ(out(n), std::to_string(r.worker_pid) + "\n");
+  // The other job was not touched.
+  EXPECT_FALSE(other.done());
+  dir.write("go", "");
+  const Result& o = other.result(kPatience);
+  EXPECT_EQ(o.status, Status::kOk) << o.error;
+  EXPECT_EQ(out(o), "other\n");
+}
+
+TEST(PoolStop, StopOfAPendingJobCancelsIt) {
+  TempDir dir;
+  std::string started = dir.path() + "/started", go = dir.path() + "/go";
+  ProcessPool pool(pool_options(1));
+  Future held = pool.submit(shell_job("held", write_file(started, "1") + wait_for(go) + "true"));
+  Future waiting = pool.submit(shell_job("waiting", "touch " + dir.path() + "/ran"));
+  ASSERT_TRUE(wait_for_file(started));
+  EXPECT_TRUE(pool.stop(waiting));
+  EXPECT_TRUE(waiting.cancelled());
+  EXPECT_EQ(waiting.result(Duration(0)).status, Status::kCancelled);
+  dir.write("go", "");
+  EXPECT_EQ(held.result(kPatience).status, Status::kOk);
+  pool.shutdown(/*wait=*/true);
+  EXPECT_FALSE(file_exists(dir.path() + "/ran"));
+  EXPECT_FALSE(pool.stop(held)) << "a finished job has nothing to stop";
+}
+
 }  // namespace
