@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include <procpool/completion_queue.h>
+#include <procpool/pool.h>
 #include "cli/halt_watch.h"
 #include "cli/line_writer.h"
 #include "cli/progress.h"
@@ -20,8 +22,6 @@
 #include "cli/report.h"
 #include "cli/signals.h"
 #include "cli/sources.h"
-#include "common/completion_queue.h"
-#include "common/pool.h"
 
 namespace procpool {
 

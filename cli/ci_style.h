@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "common/job.h"
+#include <procpool/job.h>
 
 namespace procpool {
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "common/job.h"
+#include <procpool/job.h>
 #include "common/messages.h"
 
 namespace procpool {

@@ -7,9 +7,9 @@
 #include <cstdint>
 #include <optional>
 
+#include <procpool/pool.h>
 #include "cli/flags.h"
 #include "common/fd.h"
-#include "common/pool.h"
 
 namespace procpool {
 

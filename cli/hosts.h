@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "common/pool.h"
+#include <procpool/pool.h>
 
 namespace procpool {
 

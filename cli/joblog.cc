@@ -9,10 +9,10 @@
 
 #include <fmt/format.h>
 
+#include <procpool/pool.h>
 #include "cli/flags.h"
 #include "cli/report_file.h"
 #include "cli/template.h"
-#include "common/pool.h"
 
 namespace procpool {
 

@@ -23,11 +23,11 @@
 
 #include <fmt/format.h>
 
+#include <procpool/pool.h>
 #include "cli/flags.h"
 #include "cli/report_file.h"
 #include "cli/xml_text.h"
 #include "common/duration.h"
-#include "common/pool.h"
 
 namespace procpool {
 

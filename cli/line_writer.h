@@ -8,7 +8,7 @@
 #include <string_view>
 #include <utility>
 
-#include "common/job.h"
+#include <procpool/job.h>
 
 namespace procpool {
 

@@ -7,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-#include "common/future.h"
+#include <procpool/future.h>
 
 namespace procpool {
 

@@ -10,6 +10,8 @@
 #include <new>
 #include <set>
 
+#include <procpool/pool.h>
+#include <procpool/this_machine.h>
 #include "cli/batch.h"
 #include "cli/ci_outputs.h"
 #include "cli/ci_style.h"
@@ -29,8 +31,6 @@
 #include "common/fd.h"
 #include "common/job_file.h"
 #include "common/log.h"
-#include "common/pool.h"
-#include "common/this_machine.h"
 #include "common/visible_text.h"
 
 namespace procpool {

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <procpool/job.h>
 #include "common/fd.h"
-#include "common/job.h"
 #include "common/job_file.h"
 
 namespace procpool {

@@ -4,9 +4,9 @@
 
 #include <fmt/format.h>
 
+#include <procpool/pool.h>
 #include "common/duration.h"
 #include "common/fd.h"
-#include "common/pool.h"
 #include "common/visible_text.h"
 
 namespace procpool {

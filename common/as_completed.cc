@@ -1,4 +1,4 @@
-#include "common/as_completed.h"
+#include <procpool/as_completed.h>
 
 #include <unordered_set>
 

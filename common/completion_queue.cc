@@ -1,4 +1,4 @@
-#include "common/completion_queue.h"
+#include <procpool/completion_queue.h>
 
 #include <sys/eventfd.h>
 #include <unistd.h>

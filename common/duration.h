@@ -4,7 +4,7 @@
 #include <optional>
 #include <string>
 
-#include "common/job.h"
+#include <procpool/job.h>
 
 namespace procpool {
 

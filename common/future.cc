@@ -1,4 +1,4 @@
-#include "common/future.h"
+#include <procpool/future.h>
 
 #include <algorithm>
 #include <condition_variable>

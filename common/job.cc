@@ -1,4 +1,4 @@
-#include "common/job.h"
+#include <procpool/job.h>
 
 #include <string.h>
 

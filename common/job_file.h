@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "common/job.h"
+#include <procpool/job.h>
 
 namespace procpool {
 

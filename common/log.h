@@ -8,7 +8,7 @@
 
 #include <fmt/core.h>
 
-#include "common/logging.h"
+#include <procpool/logging.h>
 
 namespace procpool::log {
 

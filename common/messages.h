@@ -15,20 +15,10 @@
 #include <variant>
 #include <vector>
 
+#include <procpool/job.h>
 #include "common/frame.h"
-#include "common/job.h"
 
 namespace procpool {
-
-// One step of stopping a process group: send `signal`, then wait `grace` before the next step.
-struct StopStep {
-  int signal;
-  Millis grace;
-};
-// TERM, 200 ms, KILL: polite first, certain after.
-std::vector<StopStep> default_stop_sequence();
-// How long a whole stop sequence may take: the sum of its graces.
-Millis stop_sequence_length(const std::vector<StopStep>& steps);
 
 // The worker introduces itself; nothing else is sent before it.
 struct Hello {

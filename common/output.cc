@@ -1,4 +1,4 @@
-#include "common/output.h"
+#include <procpool/output.h>
 
 #include <algorithm>
 #include <atomic>

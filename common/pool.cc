@@ -1,4 +1,4 @@
-#include "common/pool.h"
+#include <procpool/pool.h>
 
 #include <signal.h>
 

@@ -13,9 +13,9 @@
 #include <string>
 #include <vector>
 
+#include <procpool/pool.h>
 #include "common/fd.h"
 #include "common/frame.h"
-#include "common/pool.h"
 #include "common/worker_process.h"
 
 namespace procpool {

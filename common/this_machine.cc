@@ -1,4 +1,4 @@
-#include "common/this_machine.h"
+#include <procpool/this_machine.h>
 
 #include <sched.h>
 #include <unistd.h>

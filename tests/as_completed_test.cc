@@ -1,5 +1,5 @@
 // as_completed and wait: yield order, duplicates, timeouts, and every ReturnWhen.
-#include "common/as_completed.h"
+#include <procpool/as_completed.h>
 
 #include <gtest/gtest.h>
 

@@ -19,8 +19,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <procpool/pool.h>
 #include "cli/template.h"
-#include "common/pool.h"
 #include "tests/support/background.h"
 #include "tests/support/e2e.h"
 #include "tests/support/process_checks.h"

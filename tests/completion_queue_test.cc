@@ -1,7 +1,7 @@
 // CompletionQueue: futures in completion order through a pollable descriptor, the mechanism the
 // CLI's loop, as_completed and wait all stand on. Also: what abandoned waits leave behind on
 // futures (nothing), and timeouts too large to add to a clock.
-#include "common/completion_queue.h"
+#include <procpool/completion_queue.h>
 
 #include <poll.h>
 #include <sys/epoll.h>
@@ -15,9 +15,9 @@
 
 #include <gtest/gtest.h>
 
-#include "common/as_completed.h"
+#include <procpool/as_completed.h>
+#include <procpool/pool.h>
 #include "common/fd.h"
-#include "common/pool.h"
 #include "tests/support/e2e.h"
 #include "tests/support/futures.h"
 

@@ -1,5 +1,5 @@
 // Future: the state machine, the exactly-once rules, callbacks and waiting across threads.
-#include "common/future.h"
+#include <procpool/future.h>
 
 #include <gtest/gtest.h>
 

@@ -12,7 +12,7 @@
 
 #include <gtest/gtest.h>
 
-#include "common/pool.h"
+#include <procpool/pool.h>
 #include "common/worker_command.h"
 #include "tests/support/e2e.h"
 #include "tests/support/process_checks.h"

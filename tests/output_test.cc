@@ -1,5 +1,5 @@
 // Output: arrival order of both streams, merging of runs, spilling to a file, raw bytes.
-#include "common/output.h"
+#include <procpool/output.h>
 
 #include <unistd.h>
 
@@ -13,7 +13,7 @@
 
 #include <gtest/gtest.h>
 
-#include "common/job.h"
+#include <procpool/job.h>
 #include "tests/support/e2e.h"
 #include "tests/support/tmpfs.h"
 

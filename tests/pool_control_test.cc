@@ -17,7 +17,7 @@
 
 #include <gtest/gtest.h>
 
-#include "common/pool.h"
+#include <procpool/pool.h>
 #include "tests/support/e2e.h"
 #include "tests/support/process_checks.h"
 

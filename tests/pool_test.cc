@@ -1,7 +1,7 @@
 // Tests of the library API (common/pool.h) on real worker processes: the built procpool's
 // `worker` subcommand, started by a ProcessPool in this test process.
-#include "common/pool.h"
-#include "common/as_completed.h"
+#include <procpool/as_completed.h>
+#include <procpool/pool.h>
 
 #include <signal.h>
 

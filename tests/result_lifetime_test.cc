@@ -14,8 +14,8 @@
 
 #include <gtest/gtest.h>
 
-#include "common/as_completed.h"
-#include "common/pool.h"
+#include <procpool/as_completed.h>
+#include <procpool/pool.h>
 #include "tests/support/e2e.h"
 
 using namespace procpool;
@@ -244,7 +244,9 @@ TEST(TimeoutsOfAnySize, ResultWaits) {
     Future f = pool.submit(late_job("late"));
     const Result* r = nullptr;
     EXPECT_NO_THROW(r = &f.result(timeout)) << what;
-    if (r) EXPECT_EQ(r->output.text(Stream::kStdout), "late\n") << what;
+    if (r) {
+      EXPECT_EQ(r->output.text(Stream::kStdout), "late\n") << what;
+    }
   }
 }
 

@@ -12,8 +12,8 @@
 
 #include <gtest/gtest.h>
 
+#include <procpool/pool.h>
 #include "common/job_file.h"
-#include "common/pool.h"
 #include "tests/support/e2e.h"
 #include "tests/support/job_file_errors.h"
 #include "tests/support/process_checks.h"

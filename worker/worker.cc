@@ -16,14 +16,14 @@
 #include <fstream>
 #include <optional>
 
+#include <procpool/this_machine.h>
+#include <procpool/worker_main.h>
 #include "common/duration.h"
 #include "common/fd.h"
 #include "common/frame.h"
 #include "common/log.h"
 #include "common/messages.h"
-#include "common/this_machine.h"
 #include "common/worker_command.h"
-#include "common/worker_main.h"
 #include "worker/spawn.h"
 
 namespace procpool {

@@ -21,8 +21,8 @@
 #include <string>
 #include <system_error>
 
-#include "common/completion_queue.h"
-#include "common/pool.h"
+#include <procpool/completion_queue.h>
+#include <procpool/pool.h>
 
 namespace {
 

@@ -15,7 +15,7 @@
 #include <exception>
 #include <string>
 
-#include "common/pool.h"
+#include <procpool/pool.h>
 
 int main() {
   if (const char* count = std::getenv("FORGETFUL_COUNT")) {

@@ -16,9 +16,9 @@
 #include <string_view>
 #include <vector>
 
-#include "common/logging.h"
-#include "common/pool.h"
-#include "common/worker_main.h"
+#include <procpool/logging.h>
+#include <procpool/pool.h>
+#include <procpool/worker_main.h>
 
 namespace {
 

@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "common/future.h"
+#include <procpool/future.h>
 
 namespace procpool::testing {
 

@@ -3,6 +3,14 @@
 // worker that dies fails (or, with retries left, requeues) only the job it held, and is replaced;
 // and that nothing a job or the machine does (no descriptors left, no processes left, a full
 // disk, a stopped worker) costs more than the job that met it.
+//
+// Thread safety: a ProcessPool may be used from any number of threads at once (submit, map,
+// stop, shutdown, terminate); it may be released from any thread, its own included (see
+// ~ProcessPool). A Future and its copies may be waited on and read from any thread; a Result is
+// a value: its copies are independent (their output's bytes are shared, immutable). Done
+// callbacks, on_output and halt_when run on the pool's own thread, one at a time, with the
+// asynchronous signals blocked there: keep them short and do not wait in them for other jobs.
+// Linux only (eventfd, signalfd, /proc, PR_SET_CHILD_SUBREAPER, posix_spawn extensions).
 #pragma once
 
 #include <functional>
@@ -14,17 +22,17 @@
 #include <thread>
 #include <vector>
 
-#include "common/future.h"
-#include "common/messages.h"
-#include "common/this_machine.h"
+#include <procpool/future.h>
+#include <procpool/this_machine.h>
+#include <procpool/version.h>
 
 namespace procpool {
 
 // One place a worker runs, and how its worker is started there. A slot's worker that dies is
 // replaced in the same slot, so `{%}` stays 1..N.
 struct WorkerSlot {
-  std::vector<std::string> command;  // starts `procpool worker`: directly, through ssh or srun
-  std::string host;                  // as the user named it ("" for this machine), for messages
+  std::vector<std::string> command{};  // starts `procpool worker`: directly, through ssh or srun
+  std::string host{};                  // as the user named it ("" for this machine), for messages
   // Its jobs' pids belong to another machine (or another process tree): never signal them here;
   // a remote worker that cannot be reached twice in a row is given up, and its slot with it.
   bool remote = false;
@@ -51,10 +59,10 @@ struct PoolOptions {
   // that does not answer as a procpool worker fails the jobs with an error saying what it printed;
   // a pool started inside such a command (a program without the worker hook, started as its own
   // worker) throws at once, so it never starts pools of itself without end.
-  std::vector<std::string> worker_command;
+  std::vector<std::string> worker_command{};
   // Where the workers run, one entry a slot; empty: `workers` slots here, each running
   // `worker_command`. When given, `workers` is its size.
-  std::vector<WorkerSlot> slots;
+  std::vector<WorkerSlot> slots{};
   int max_tasks_per_worker = 0;  // 0: unlimited; else replaced after that many
   std::vector<StopStep> stop = default_stop_sequence();  // stopping a job on timeout or kill
   size_t spill_bytes = Output::kDefaultSpillBytes;       // per-job output kept in memory
@@ -71,11 +79,11 @@ struct PoolOptions {
   Millis backstop_grace{2'000};
   // Called on the manager thread with each piece of output as it arrives (for live output);
   // the piece is also kept in the job's Result. Must be quick and must not call into the pool.
-  std::function<void(const Job&, Stream, std::string_view)> on_output;
+  std::function<void(const Job&, Stream, std::string_view)> on_output{};
   // Consulted on the manager thread as each job completes, after its done-callbacks and before
   // its worker is given another job, so a halt on the first failure starts nothing after it.
   // Must be quick and must not call into the pool.
-  std::function<Halt(const Future&)> halt_when;
+  std::function<Halt(const Future&)> halt_when{};
 };
 
 struct PoolShared;

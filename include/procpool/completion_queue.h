@@ -16,7 +16,7 @@
 #include <memory>
 #include <optional>
 
-#include "common/future.h"
+#include <procpool/future.h>
 
 namespace procpool {
 

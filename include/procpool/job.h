@@ -10,33 +10,43 @@
 #include <string>
 #include <vector>
 
-#include "common/output.h"
+#include <procpool/output.h>
 
 namespace procpool {
 
 using Clock = std::chrono::steady_clock;
 using Millis = std::chrono::milliseconds;
 
+// One step of stopping a process group: send `signal`, then wait `grace` before the next step.
+struct StopStep {
+  int signal{};
+  Millis grace{};
+};
+// TERM, 200 ms, KILL: polite first, certain after.
+std::vector<StopStep> default_stop_sequence();
+// How long a whole stop sequence may take: the sum of its graces.
+Millis stop_sequence_length(const std::vector<StopStep>& steps);
+
 // Per-job resource limits, set in the job's process before it runs.
 struct Limits {
   std::optional<uint64_t> memory_bytes;  // RLIMIT_AS: address space
-  std::optional<Millis> cpu;             // RLIMIT_CPU: CPU time (SIGXCPU, then SIGKILL)
-  std::optional<int> nice;               // scheduling niceness
+  std::optional<Millis> cpu{};           // RLIMIT_CPU: CPU time (SIGXCPU, then SIGKILL)
+  std::optional<int> nice{};             // scheduling niceness
   bool any() const { return memory_bytes || cpu || nice; }
 };
 
 // What to run. Exactly one of `argv` (exec'd directly) and `shell` (run by /bin/sh -c) is set.
 struct Job {
-  uint64_t id = 0;                         // 1-based position in the batch; unique per pool
-  std::string name;                        // shown to people; the command when none was given
-  std::vector<std::string> argv;           // exec'd directly when non-empty
-  std::string shell;                       // run through /bin/sh -c when argv is empty
-  std::map<std::string, std::string> env;  // added to (overriding) the inherited environment
-  std::string cwd;                         // working directory; empty = inherit
-  std::optional<Millis> timeout;           // wall-clock limit per attempt
-  int retries = 0;                         // extra attempts after a failed one
-  Limits limits;                           // resource limits of each attempt
-  std::vector<std::string> needs;          // names of jobs that must succeed before this starts
+  uint64_t id = 0;                           // 1-based position in the batch; unique per pool
+  std::string name{};                        // shown to people; the command when none was given
+  std::vector<std::string> argv{};           // exec'd directly when non-empty
+  std::string shell{};                       // run through /bin/sh -c when argv is empty
+  std::map<std::string, std::string> env{};  // added to (overriding) the inherited environment
+  std::string cwd{};                         // working directory; empty = inherit
+  std::optional<Millis> timeout{};           // wall-clock limit per attempt
+  int retries = 0;                           // extra attempts after a failed one
+  Limits limits{};                           // resource limits of each attempt
+  std::vector<std::string> needs{};          // names of jobs that must succeed before this starts
 
   // The command as one line of text, for headers, logs and JSON.
   std::string command_text() const;

@@ -9,8 +9,8 @@
 #include <optional>
 #include <vector>
 
-#include "common/completion_queue.h"
-#include "common/future.h"
+#include <procpool/completion_queue.h>
+#include <procpool/future.h>
 
 namespace procpool {
 

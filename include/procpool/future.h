@@ -22,7 +22,7 @@
 #include <optional>
 #include <stdexcept>
 
-#include "common/job.h"
+#include <procpool/job.h>
 
 namespace procpool {
 
