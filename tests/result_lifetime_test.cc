@@ -1,6 +1,8 @@
 // The library's results on real worker processes: a Result stays valid as long as the caller
 // holds it (the natural lines, copies outliving the pool, a copy read from another thread), and
 // timeouts of any size wait. Meant for the ASan build too: there a dangling read is a failure.
+#include <sys/resource.h>
+
 #include <chrono>
 #include <cmath>
 #include <limits>
@@ -311,6 +313,36 @@ TEST(TimeoutsOfAnySize, ASmallTimeoutStillRunsOut) {
   dir.write("go", "");
   EXPECT_EQ(f.result(std::chrono::seconds::max()).status, Status::kOk);
   results.futures()[0].result(kPatience);  // done (or cancelled by the map's timeout)
+}
+
+// A program that keeps its results keeps no descriptor per spilled output: 1,000 results whose
+// output spilled, all kept, under a soft limit of 64 descriptors (ulimit -n 64), all readable.
+TEST(ResultLifetime, AThousandKeptSpilledResultsUnderUlimitN64) {
+  rlimit saved{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
+  rlimit low = saved;
+  low.rlim_cur = 64;
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
+  std::vector<Result> kept;
+  {
+    PoolOptions options = pool_options(2);
+    options.spill_bytes = 8;  // every output spills
+    ProcessPool pool(std::move(options));
+    std::vector<Future> futures;
+    for (int i = 0; i < 1000; ++i) {
+      Job job;
+      job.argv = {"/bin/echo", "result number " + std::to_string(i)};
+      futures.push_back(pool.submit(std::move(job)));
+    }
+    for (Future& f : futures) kept.push_back(f.result());
+  }
+  ::setrlimit(RLIMIT_NOFILE, &saved);
+  ASSERT_EQ(kept.size(), 1000u);
+  for (size_t i = 0; i < kept.size(); ++i) {
+    ASSERT_EQ(kept[i].status, Status::kOk) << i << ": " << kept[i].error;
+    ASSERT_TRUE(kept[i].output.spilled()) << i;
+    ASSERT_EQ(kept[i].output.text(Stream::kStdout), "result number " + std::to_string(i) + "\n");
+  }
 }
 
 }  // namespace
