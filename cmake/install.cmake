@@ -11,6 +11,9 @@ target_link_libraries(procpool_library INTERFACE procpool_worker)
 set_target_properties(procpool_library PROPERTIES EXPORT_NAME procpool)
 add_library(procpool::procpool ALIAS procpool_library)
 target_include_directories(procpool_worker PUBLIC ${PROCPOOL_INCLUDE_DIRS})
+# The headers need C++20 (the archives are position-independent: CMakeLists.txt).
+target_compile_features(procpool_common PUBLIC cxx_std_20)
+
 
 install(TARGETS procpool RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(TARGETS procpool_library procpool_worker procpool_common procpool_log procpool_fmt

@@ -45,7 +45,9 @@ struct State {
 };
 
 State& state() {
-  static State s;
+  // Never destroyed: a pool released from its own thread may still log while the program exits
+  // (exit() runs the destructors of function-local statics while that thread runs on).
+  static State& s = *new State;
   return s;
 }
 

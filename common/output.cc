@@ -122,7 +122,7 @@ void Output::seal() {
 }
 
 const std::string& Output::failure() const {
-  static const std::string kWhole;
+  static const std::string& kWhole = *new std::string;
   return c_ ? c_->failure_ : kWhole;
 }
 

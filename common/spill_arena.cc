@@ -35,8 +35,10 @@ const char* SpillArena::dir() {
 }
 
 std::shared_ptr<SpillArena> SpillArena::get(int& err) {
-  static std::mutex mu;
-  static std::weak_ptr<SpillArena> current;  // alive while some capture holds extents of it
+  // Never destroyed, for the same reason as the log's state: a released pool's thread may spill
+  // while the program exits.
+  static std::mutex& mu = *new std::mutex;
+  static auto& current = *new std::weak_ptr<SpillArena>;  // alive while a capture holds extents
   std::lock_guard lock(mu);
   if (auto arena = current.lock()) return arena;
   Fd fd;

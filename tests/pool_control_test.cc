@@ -214,6 +214,17 @@ TEST(PoolMap, MovedResultsCancelNothing) {
   EXPECT_EQ(ok, 3);
 }
 
+// The natural line `as_completed(pool.map(jobs).futures())`: the temporary hands its futures
+// over, so its end cancels nothing (with one worker, all but the first would not have started).
+TEST(PoolMap, FuturesTakenFromATemporaryAreNotCancelled) {
+  ProcessPool pool(pool_options(1));
+  std::vector<Job> jobs;
+  for (int i = 0; i < 4; ++i) jobs.push_back(shell_job("t" + std::to_string(i), "echo t"));
+  std::vector<Future> futures = pool.map(std::move(jobs)).futures();
+  ASSERT_EQ(futures.size(), 4u);
+  for (const Future& f : futures) EXPECT_EQ(f.result().status, Status::kOk) << f.job().name;
+}
+
 // ---- needs -------------------------------------------------------------------------------------
 
 TEST(PoolNeeds, SubmitRefusesAJobThatNeedsAnother) {

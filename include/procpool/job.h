@@ -46,7 +46,9 @@ struct Job {
   std::optional<Millis> timeout{};           // wall-clock limit per attempt
   int retries = 0;                           // extra attempts after a failed one
   Limits limits{};                           // resource limits of each attempt
-  std::vector<std::string> needs{};          // names of jobs that must succeed before this starts
+  // Names of jobs that must succeed before this one starts: honoured by the CLI's job files;
+  // the pool refuses a job that has any (it does not order jobs).
+  std::vector<std::string> needs{};
 
   // The command as one line of text, for headers, logs and JSON.
   std::string command_text() const;

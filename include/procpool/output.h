@@ -15,6 +15,7 @@
 // uses the same Output object meanwhile (copies of it may be read).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>

@@ -7,9 +7,12 @@
 // Thread safety: a ProcessPool may be used from any number of threads at once (submit, map,
 // stop, shutdown, terminate); it may be released from any thread, its own included (see
 // ~ProcessPool). A Future and its copies may be waited on and read from any thread; a Result is
-// a value: its copies are independent (their output's bytes are shared, immutable). Done
-// callbacks, on_output and halt_when run on the pool's own thread, one at a time, with the
-// asynchronous signals blocked there: keep them short and do not wait in them for other jobs.
+// a value: its copies are independent (their output's bytes are shared, immutable). A done
+// callback runs on the thread that completes its future: the pool's own for a job that ran (with
+// the asynchronous signals blocked there), the caller's for cancel(), stop() of a pending job,
+// a dropped MapResults, or add_done_callback on a future already done; so callbacks of
+// different futures may run at once. on_output and halt_when run on the pool's thread, one at a
+// time. Keep all of them short and do not wait in them for other jobs.
 // Linux only (eventfd, signalfd, /proc, PR_SET_CHILD_SUBREAPER, posix_spawn extensions).
 #pragma once
 
@@ -20,6 +23,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <procpool/future.h>
@@ -49,7 +53,7 @@ struct PoolOptions {
   int workers = 0;  // 0: one per CPU this process may use
   // The program each worker runs, which speaks the frame protocol on its stdin and stdout:
   // `{"/path/to/procpool", "worker"}`, or your own program, when its main calls
-  // procpool::worker_main() (common/worker_main.h) on the argument you give it here:
+  // procpool::worker_main() (procpool/worker_main.h) on the argument you give it here:
   // `{procpool::self_exe(), "procpool-worker"}`. Empty (with no `slots`): the procpool binary,
   // the first found of
   //   1. $PROCPOOL_WORKER (the path of a procpool binary),
@@ -113,8 +117,11 @@ class ProcessPool {
   // input order, each as soon as it and all before it are done. As Python's Executor.map,
   // dropping that object or its timeout passing in next() cancels every job that has not
   // started; the ones already running run on (stop() them to end them too).
+  // Unlike Python's (whose generator, never started, cancels nothing), results dropped at once
+  // cancel at once: keep them, or take their futures().
   class MapResults;
-  MapResults map(std::vector<Job> jobs, std::optional<Duration> timeout = std::nullopt);
+  [[nodiscard]] MapResults map(std::vector<Job> jobs,
+                               std::optional<Duration> timeout = std::nullopt);
 
   // Starts nothing new once the queue is empty; with `cancel_pending`, cancels what has not
   // started. With `wait`, returns after every worker has exited; except on the pool's own thread
@@ -150,7 +157,7 @@ class ProcessPool {
   std::mutex join_mu_;         // one shutdown(true) joins; the others wait for it
 };
 
-class ProcessPool::MapResults {
+class [[nodiscard]] ProcessPool::MapResults {
  public:
   MapResults(std::vector<Future> futures, std::optional<Duration> timeout);
   // Dropping the results cancels the jobs not yet yielded that have not started; a moved-from
@@ -165,7 +172,10 @@ class ProcessPool::MapResults {
   // to `*results.next()` dangles, as with any optional returned by value. A failure is data;
   // for an exception instead, read futures() with Future::value_or_throw().
   std::optional<Result> next();
-  const std::vector<Future>& futures() const { return futures_; }
+  const std::vector<Future>& futures() const& { return futures_; }
+  // From a temporary (`as_completed(pool.map(jobs).futures())`): the futures are handed over,
+  // and nothing is cancelled when the temporary goes; they are the caller's to wait for.
+  std::vector<Future> futures() && { return std::exchange(futures_, {}); }
 
  private:
   std::vector<Future> futures_;                // in input order

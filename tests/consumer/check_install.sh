@@ -32,6 +32,6 @@ env -i PATH="$prefix/bin:/usr/bin:/bin" "$work/cmake-build/consumer"
 step "pkg-config procpool"
 export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
 # shellcheck disable=SC2046
-g++ -o "$work/pc-consumer" "$here/main.cc" $(pkg-config --cflags --libs procpool)
+"${CXX:-g++}" -std=c++20 -o "$work/pc-consumer" "$here/main.cc" $(pkg-config --cflags --libs procpool)
 env -i PATH=/usr/bin:/bin PROCPOOL_WORKER="$prefix/bin/procpool" "$work/pc-consumer"
 step "ok"
