@@ -15,35 +15,21 @@
 #include <gtest/gtest.h>
 
 #include "tests/support/e2e.h"
+#include "tests/support/pools.h"
 #include "tests/support/process_checks.h"
 
 using namespace procpool;
 using procpool::testing::eventually;
 using procpool::testing::group_gone;
+using procpool::testing::kPatience;
+using procpool::testing::pool_options;
 using procpool::testing::proc_stat;
 using procpool::testing::read_pid;
+using procpool::testing::shell_job;
 using procpool::testing::TempDir;
 using procpool::testing::wait_for_file;
 
 namespace {
-
-// Long enough for anything that works; a hang fails the test instead of blocking it forever.
-constexpr Duration kPatience{20.0};
-
-PoolOptions pool_options(int workers,
-                         std::vector<std::string> worker_command = {PROCPOOL_BIN, "worker"}) {
-  PoolOptions options;
-  options.workers = workers;
-  options.worker_command = std::move(worker_command);
-  return options;
-}
-
-Job shell_job(const std::string& name, const std::string& cmd) {
-  Job j;
-  j.name = name;
-  j.shell = cmd;
-  return j;
-}
 
 Job argv_job(const std::string& name, std::vector<std::string> argv) {
   Job j;

@@ -19,27 +19,15 @@
 #include <procpool/as_completed.h>
 #include <procpool/pool.h>
 #include "tests/support/e2e.h"
+#include "tests/support/pools.h"
 
 using namespace procpool;
+using procpool::testing::kPatience;
+using procpool::testing::pool_options;
+using procpool::testing::shell_job;
 using procpool::testing::TempDir;
 
 namespace {
-
-constexpr Duration kPatience{20.0};
-
-PoolOptions pool_options(int workers) {
-  PoolOptions options;
-  options.workers = workers;
-  options.worker_command = {PROCPOOL_BIN, "worker"};
-  return options;
-}
-
-Job shell_job(const std::string& name, const std::string& cmd) {
-  Job j;
-  j.name = name;
-  j.shell = cmd;
-  return j;
-}
 
 // Prints enough that the capture holds heap memory (a short string would sit inline, where a
 // dangling read may go unnoticed), then a marker.
