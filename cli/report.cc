@@ -100,4 +100,19 @@ std::string iso_time(int64_t wall_us) {
   return fmt::format("{}.{:03d}Z", buf, static_cast<int>((wall_us / 1000) % 1000));
 }
 
+int badness_rank(Status s) {
+  switch (s) {
+    case Status::kCrashed:
+      return 0;
+    case Status::kTimeout:
+      return 1;
+    case Status::kError:
+      return 2;
+    case Status::kFailed:
+      return 3;
+    default:
+      return -1;
+  }
+}
+
 }  // namespace procpool

@@ -65,4 +65,10 @@ class Recorder {
 // "2026-11-22T04:56:35.123Z"
 std::string iso_time(int64_t wall_us);
 
+// How bad a job's ending is, for the lists that show the worst first (GitHub's annotations,
+// the step summary): 0 crashed (a signal or a lost worker hides the most), 1 timed out (a hang
+// costs the most time), 2 could not start (broken before it ran), 3 failed (the command telling
+// you itself); -1 for jobs that succeeded or never ran, which such lists leave out.
+int badness_rank(Status s);
+
 }  // namespace procpool

@@ -150,22 +150,6 @@ std::vector<std::string> last_lines(std::string_view tail, bool tail_cut, size_t
   return out;
 }
 
-// Worst first: a crash says the most about a bug, a plain failure the least.
-int rank(Status s) {
-  switch (s) {
-    case Status::kCrashed:
-      return 0;
-    case Status::kTimeout:
-      return 1;
-    case Status::kError:
-      return 2;
-    case Status::kFailed:
-      return 3;
-    default:
-      return -1;  // succeeded, or never ran: not listed
-  }
-}
-
 std::string count_table(const Summary& s) {
   std::vector<std::pair<const char*, uint64_t>> counts{{"ok", s.ok}};
   for (auto [name, n] : {std::pair<const char*, uint64_t>{"failed", s.failed},
@@ -228,7 +212,7 @@ void StepSummaryContent::add(const Job& job, const Result& r) {
       if (slowest_.size() > kSlowest) slowest_.pop_back();
     }
   }
-  int how_bad = rank(r.status);
+  int how_bad = badness_rank(r.status);
   if (how_bad < 0) return;
   ++not_ok_;
   // Full: the new row replaces the least bad one kept, when it is worse (an equal one came

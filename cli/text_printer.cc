@@ -78,6 +78,10 @@ std::string header_line(const Job& job, const Result& r, bool color) {
   return line;
 }
 
+int TextPrinter::log_fd() const {
+  return folding() ? STDOUT_FILENO : STDERR_FILENO;
+}
+
 bool TextPrinter::job(const Future& f) {
   const Result& r = f.result();
   if (options_.live) {
@@ -87,14 +91,23 @@ bool TextPrinter::job(const Future& f) {
   std::lock_guard lock(output_mutex());  // one job's block at a time, whole
   if (options_.progress) options_.progress->clear();
   bool shown = !options_.quiet || !(r.ok() || r.resumed);  // -q: resumed jobs are no news
-  // CI markers go to stderr with procpool's other lines, so stdout stays the jobs' alone.
   std::string header = header_line(f.job(), r, options_.color && options_.ci == CiStyle::kPlain);
+  if (options_.ci == CiStyle::kGithub) annotations_.add(f.job(), r, header);
   if (shown) {
-    std::string start = ci_block_start(options_.ci, f.job(), header);
-    if (!write_all(STDERR_FILENO, start.empty() ? header + "\n" : start)) return false;
+    std::string start = ci_block_start(options_.ci, f.job(), r, header);
+    if (!write_all(log_fd(), start.empty() ? header + "\n" : start)) return false;
+  }
+  // GitHub obeys workflow commands in any line of the log: between these two lines it shows a
+  // job's `::endgroup::` or `::error::` instead of obeying it.
+  std::string token;
+  if (options_.ci == CiStyle::kGithub && !options_.job_commands && !options_.live &&
+      !r.output.empty()) {
+    token = stop_commands_token();
+    if (!write_all(log_fd(), "::stop-commands::" + token + "\n")) return false;
   }
   bool ok = options_.live ? true : write_output(f, r);
-  if (shown && ok) ok = write_all(STDERR_FILENO, ci_block_end(options_.ci, f.job(), r, header));
+  if (ok && !token.empty()) ok = write_all(log_fd(), "::" + token + "::\n");
+  if (shown && ok) ok = write_all(log_fd(), ci_block_end(options_.ci, f.job(), r));
   if (options_.progress) options_.progress->job_done(r);
   return ok;
 }
@@ -103,25 +116,37 @@ bool TextPrinter::write_output(const Future& f, const Result& r) {
   bool reader_left = false;
   std::string prefix = options_.tag ? visible(f.job().name) + "\t" : "";
   bool line_start[3] = {true, true, true};
-  int last_fd = -1;  // where the last byte went, and whether it ended a line
+  int last_fd = -1;             // where the last byte went, and whether it ended a line
+  SectionMarkerFilter markers;  // GitLab: one filter, as both streams share stdout
   r.output.for_each([&](Stream s, std::string_view bytes) {
     if (reader_left || bytes.empty()) return;
-    int fd = s == Stream::kStdout ? STDOUT_FILENO : STDERR_FILENO;
+    int fd = folding() || s == Stream::kStdout ? STDOUT_FILENO : STDERR_FILENO;
+    std::string filtered;
+    if (options_.ci == CiStyle::kGitlab) {
+      filtered = markers.feed(bytes);
+      bytes = filtered;
+      if (bytes.empty()) return;
+    }
     if (!write_prefixed(fd, prefix, bytes, line_start[fd])) reader_left = true;
     last_fd = bytes.back() == '\n' ? -1 : fd;
   });
-  // A CI end marker must start its own line, whatever the job left unterminated.
-  if (!reader_left && last_fd >= 0 && options_.ci != CiStyle::kPlain) {
-    reader_left = !write_all(last_fd, "\n");
+  std::string tail = markers.flush();
+  if (!reader_left && !tail.empty()) {
+    reader_left = !write_prefixed(STDOUT_FILENO, prefix, tail, line_start[STDOUT_FILENO]);
+    last_fd = tail.back() == '\n' ? -1 : STDOUT_FILENO;
   }
+  // A CI end marker must start its own line, whatever the job left unterminated.
+  if (!reader_left && last_fd >= 0 && folding()) reader_left = !write_all(last_fd, "\n");
   return !reader_left;
 }
 
 bool TextPrinter::summary(const Summary& s) {
   std::lock_guard lock(output_mutex());
   if (options_.progress) options_.progress->clear();
+  // Annotations even with -q: they are what a CI page shows of a failure.
+  if (!write_all(log_fd(), annotations_.lines(options_.annotations_where))) return false;
   if (options_.quiet) return true;
-  return write_all(STDERR_FILENO, s.line() + "\n" + s.details());
+  return write_all(log_fd(), s.line() + "\n" + s.details());
 }
 
 }  // namespace procpool
