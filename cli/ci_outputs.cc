@@ -40,6 +40,11 @@ void check_distinct(const RunOptions& o) {
 
 }  // namespace
 
+std::string batch_name(const RunOptions& o) {
+  bool named = o.input != RunOptions::Input::kMap && o.file != "-" && !o.file.empty();
+  return named ? std::filesystem::path(o.file).filename().string() : "procpool";
+}
+
 void add_ci_recorders(const RunOptions& o, std::vector<std::unique_ptr<Recorder>>& out,
                       AlreadyDone& already_done) {
   const char* resume_flag = o.resume ? "--resume" : o.resume_failed ? "--resume-failed" : nullptr;
@@ -59,12 +64,10 @@ void add_ci_recorders(const RunOptions& o, std::vector<std::unique_ptr<Recorder>
   if (!o.joblog.empty()) out.push_back(std::make_unique<JoblogRecorder>(o.joblog));
   if (!o.results_dir.empty()) out.push_back(std::make_unique<ResultsDirRecorder>(o.results_dir));
   if (!o.junit.empty()) {
-    // The batch's name: the job file (or --lines file) it came from, else "procpool".
-    bool named = o.input != RunOptions::Input::kMap && o.file != "-" && !o.file.empty();
-    std::filesystem::path file(o.file);
-    out.push_back(std::make_unique<JunitRecorder>(o.junit,
-                                                  named ? file.filename().string() : "procpool",
-                                                  named ? file.stem().string() : "procpool"));
+    // Each testcase's classname is the suite's name: dorny/test-reporter makes a level of
+    // every classname that differs from its suite's name, and GitLab shows the classname as
+    // the test's suite, so this shows one level per batch in both.
+    out.push_back(std::make_unique<JunitRecorder>(o.junit, batch_name(o), batch_name(o)));
   }
 }
 

@@ -11,6 +11,9 @@
 
 namespace procpool {
 
+// The batch's name in reports: the job file (or --lines file) it came from, else "procpool".
+std::string batch_name(const RunOptions& o);
+
 // Appends the recorders the flags ask for to `out`, their files already open; with --resume
 // (or --resume-failed) sets `already_done` to the journal's predicate. Throws UsageError.
 void add_ci_recorders(const RunOptions& o, std::vector<std::unique_ptr<Recorder>>& out,
