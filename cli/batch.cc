@@ -28,13 +28,17 @@ BatchOutcome Batch::run(JobSource& source) {
 }
 
 bool Batch::finished() const {
-  return source_done_ && held_.empty() && handled_ == created_;
+  return source_done_ && held_.empty() && ready_.empty() && handled_ == created_;
+}
+
+size_t Batch::waiting() const {
+  return held_.size() + ready_.size();
 }
 
 void Batch::read_input() {
   while (!source_done_ && !input_blocked_) {
     // Streamed inputs may be endless: read only a bounded way ahead of what has been reported.
-    if (settings_.window > 0 && created_ + held_.size() - handled_ >= settings_.window) break;
+    if (settings_.window > 0 && created_ + waiting() - handled_ >= settings_.window) break;
     std::optional<Job> job;
     Fetched got;
     try {
@@ -50,7 +54,7 @@ void Batch::read_input() {
     if (got == Fetched::kBlocked) input_blocked_ = true;
     if (got != Fetched::kJob) break;
     admit(std::move(*job));
-    if (events_.halt) events_.halt->jobs_read(created_ + held_.size());
+    if (events_.halt) events_.halt->jobs_read(created_ + waiting());
   }
 }
 
@@ -119,6 +123,8 @@ void Batch::stop(bool now, bool kill_now) {
   if (source_ && !source_->drainable()) source_done_ = true;
   for (auto& [id, job] : held_) finish_without_running(std::move(job), Status::kCancelled, "");
   held_.clear();
+  for (auto& [key, job] : ready_) finish_without_running(std::move(job), Status::kCancelled, "");
+  ready_.clear();
   if (now) {
     pool_.terminate(kill_now);
   } else {
@@ -127,6 +133,29 @@ void Batch::stop(bool now, bool kill_now) {
 }
 
 void Batch::submit(Job job) {
+  if (settings_.start_rank.empty()) {
+    start(std::move(job));
+    return;
+  }
+  auto rank = settings_.start_rank.find(job.id);
+  size_t key = rank == settings_.start_rank.end() ? settings_.start_rank.size() : rank->second;
+  ready_.emplace(std::pair(key, job.id), std::move(job));
+  start_ready();
+}
+
+void Batch::start_ready() {
+  // The pool starts jobs first come, first served: given only what its workers can start now,
+  // it starts them in the planned order, also those whose needs are met later.
+  while (!ready_.empty() && in_pool_.size() < static_cast<size_t>(pool_.workers())) {
+    auto first = ready_.begin();
+    Job job = std::move(first->second);
+    ready_.erase(first);
+    uint64_t id = job.id;
+    if (start(std::move(job))) in_pool_.insert(id);
+  }
+}
+
+bool Batch::start(Job job) {
   // What it needs has succeeded (admit waited for it): the pool, which does not order jobs,
   // would refuse a job that still names them.
   job.needs.clear();
@@ -134,6 +163,7 @@ void Batch::submit(Job job) {
     Future f = pool_.submit(job);
     ++created_;
     completed_.add(f);
+    return true;
   } catch (const std::runtime_error& e) {
     // The pool stopped taking jobs under us (a halt it decided, or it broke): the job is
     // accounted for all the same.
@@ -142,6 +172,7 @@ void Batch::submit(Job job) {
     finish_without_running(std::move(job), broken ? Status::kError : Status::kCancelled,
                            broken.value_or(""));
   }
+  return false;
 }
 
 void Batch::finish_without_running(Job job, Status s, std::string why, bool resumed) {
@@ -210,13 +241,15 @@ void Batch::release_dependents(const Future& f) {
     ready.push_back(std::move(it->second));
     it = held_.erase(it);
   }
-  // Re-admitted in id order: admit() skips those with a failed need and submits the rest.
+  // Re-admitted in id order: admit() skips those with a failed need and submits the rest (in
+  // the planned order, when there is one).
   for (auto& job : ready) admit(std::move(job));
 }
 
 void Batch::handle(const Future& f) {
   ++handled_;
   release_dependents(f);
+  if (in_pool_.erase(f.job().id)) start_ready();
   outcome_.summary.add(f.job(), f.result());
   recorders_.job(f);
   if (!settings_.keep_order) {

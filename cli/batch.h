@@ -10,7 +10,9 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <procpool/completion_queue.h>
@@ -31,6 +33,11 @@ struct BatchSettings {
   size_t window = 0;        // jobs read but not yet reported, at most (0: no limit)
   // --resume: why a job need not run (it already succeeded), or nullopt to run it.
   std::function<std::optional<std::string>(const Job&)> already_done;
+  // Longest first: each job's place in the planned start order, by id (empty: input order,
+  // every job handed to the pool as soon as it may run). With a plan the pool gets only as many
+  // jobs as it has workers, the next one from the ready jobs in plan order as each ends, so a
+  // job whose needs are met late still starts in its planned place.
+  std::unordered_map<uint64_t, size_t> start_rank;
 };
 
 // What the batch saw besides its jobs' results.
@@ -66,7 +73,10 @@ class Batch {
   void wait_and_handle();  // one poll, then whatever it reported
   bool finished() const;   // every job read has been handled, and no more will be
   void admit(Job job);     // submit, hold, or skip
-  void submit(Job job);
+  void submit(Job job);    // to the pool, or with a plan to the ready jobs
+  void start_ready();      // ready jobs to the pool, in plan order, while it has idle workers
+  bool start(Job job);     // to the pool now; false when it refused (the job is accounted for)
+  size_t waiting() const;  // jobs read that wait for their needs or (with a plan) a worker
   void finish_without_running(Job job, Status s, std::string why, bool resumed = false);
   void handle(const Future& f);  // a completed job: record, report, release what needs it
   void release_dependents(const Future& f);
@@ -84,14 +94,16 @@ class Batch {
   BatchOutcome outcome_;
   CompletionQueue completed_;  // every job's future, as it completes
 
-  JobSource* source_ = nullptr;             // while run() runs
-  bool source_done_ = false;                // nothing more will be read
-  bool input_blocked_ = false;              // waiting for the input to be readable
-  bool stopping_ = false;                   // halt, signal or reader gone: start nothing new
-  std::map<int, int> signals_seen_;         // by signal: how many so far
-  uint64_t created_ = 0;                    // futures made (run, skipped or cancelled)
-  uint64_t handled_ = 0;                    // futures handled
-  std::map<uint64_t, Job> held_;            // waiting for their needs, by id
+  JobSource* source_ = nullptr;      // while run() runs
+  bool source_done_ = false;         // nothing more will be read
+  bool input_blocked_ = false;       // waiting for the input to be readable
+  bool stopping_ = false;            // halt, signal or reader gone: start nothing new
+  std::map<int, int> signals_seen_;  // by signal: how many so far
+  uint64_t created_ = 0;             // futures made (run, skipped or cancelled)
+  uint64_t handled_ = 0;             // futures handled
+  std::map<uint64_t, Job> held_;     // waiting for their needs, by id
+  std::map<std::pair<size_t, uint64_t>, Job> ready_;  // with a plan: may run, by (rank, id)
+  std::set<uint64_t> in_pool_;              // with a plan: ids the pool has and has not finished
   std::map<std::string, Status> finished_;  // outcome of each finished job, by name
   std::map<uint64_t, Future> reorder_;      // -k: finished, waiting for earlier ids
   uint64_t next_to_print_ = 1;              // -k: the id printed next

@@ -150,6 +150,7 @@ void JournalRecorder::job(const Future& f) {
       .add("status", status_name(r.status))
       .add("exit_code", r.exit_code)
       .add("attempts", r.attempts)
+      .add("duration_s", r.duration_s)  // what --shard and longest-first plan by, next time
       .add("ended", r.ended_us ? std::optional(iso_time(r.ended_us)) : std::nullopt);
   // One write(2) per record: a kill can lose at most the line being written, never corrupt an
   // earlier one, and the record is in the file (the page cache) once job() returns. A record

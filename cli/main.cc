@@ -48,6 +48,10 @@ void add_common_options(CLI::App* cmd, procpool::RunOptions& run) {
                   "fold each job's block in the CI log: auto (GitHub or GitLab when their "
                   "variables say so; the default), github, gitlab, plain")
       ->group(output);
+  cmd->add_flag("--ci-job-commands", run.ci_job_commands,
+                "GitHub: obey workflow commands in the jobs' output (a linter's ::error:: "
+                "lines become annotations); by default they are shown, not obeyed")
+      ->group(output);
   cmd->add_flag("--progress", run.progress,
                 "a periodic status line even when stderr is not a terminal (on a terminal it "
                 "is always shown)")
@@ -59,6 +63,17 @@ void add_common_options(CLI::App* cmd, procpool::RunOptions& run) {
                   "replace a worker after it ran this many jobs (0: never)")
       ->group(scheduling);
   cmd->add_option("--delay", run.delay, "wait at least this long between job starts")
+      ->group(scheduling);
+  cmd->add_option("--timings", run.timings,
+                  "past durations from FILE: a procpool journal or a JUnit XML report; known "
+                  "jobs start longest first, and --shard balances by them; repeatable")
+      ->type_name("FILE")
+      ->allow_extra_args(false)
+      ->group(scheduling);
+  cmd->add_option("--shard", run.shard,
+                  "run only shard K of N (K/N, from 1): the same split on every machine, "
+                  "balanced by --timings, a job and its needs in one shard")
+      ->type_name("K/N")
       ->group(scheduling);
   auto* failures = "Failures";
   cmd->add_option("--timeout", run.timeout,

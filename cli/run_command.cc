@@ -22,10 +22,13 @@
 #include "cli/jsonl_printer.h"
 #include "cli/line_writer.h"
 #include "cli/progress.h"
+#include "cli/shard.h"
 #include "cli/signals.h"
 #include "cli/sources.h"
+#include "cli/step_summary.h"
 #include "cli/template.h"
 #include "cli/text_printer.h"
+#include "cli/timings.h"
 #include "cli/trace.h"
 #include "common/duration.h"
 #include "common/fd.h"
@@ -113,6 +116,37 @@ std::unique_ptr<JobSource> open_source(const RunOptions& o, const JobDefaults& d
                                         o.file == "-" ? std::string("<stdin>") : o.file, defaults));
 }
 
+// --shard and longest first: both plan from the whole batch, so it is read before anything
+// starts, into a job file source in the order planned (ids stay input order: -k, --halt and the
+// files still see input order). A batch with no known durations is left as it streams.
+struct Arranged {
+  std::unique_ptr<JobSource> source;
+  std::unordered_map<uint64_t, size_t> start_rank;  // by id; empty: input order
+};
+
+Arranged arrange(const RunOptions& o, std::unique_ptr<JobSource> source) {
+  // The split must come out the same on every machine of the matrix, so it uses only the
+  // --timings files every machine is given, never a machine's own journal.
+  Timings shared;
+  for (const auto& f : o.timings) shared.load_file(f);
+  Timings history = shared;
+  if (!o.journal.empty()) history.load_journal_if_present(o.journal);
+  std::optional<ShardSpec> shard;
+  if (o.shard) shard = parse_shard(*o.shard);  // also when empty: `--shard "$UNSET"` is a mistake
+  bool order = !history.empty() && (shard || source->drainable());
+  if (!shard && !order) return {std::move(source), {}};
+  std::vector<Job> jobs;
+  while (auto job = source->next()) jobs.push_back(std::move(*job));
+  if (shard) jobs = select_shard(std::move(jobs), *shard, shared);
+  Arranged out;
+  if (order) {
+    order_longest_first(jobs, history);
+    for (size_t i = 0; i < jobs.size(); ++i) out.start_rank[jobs[i].id] = i;
+  }
+  out.source = job_file_source(std::move(jobs));
+  return out;
+}
+
 // What --dry-run prints for a job: the command a shell would run, on one line, its control
 // characters shown as escapes (a multi-line script shows its newlines as \n): a command from
 // an untrusted job file or input can neither forge a line nor drive the terminal.
@@ -160,11 +194,17 @@ std::string memory_limit_note() {
   return fmt::format(" (ulimit -v is {} MiB)", rl.rlim_cur >> 20);
 }
 
-// The recorders the flags ask for, their files already open. Throws UsageError.
-std::vector<std::unique_ptr<Recorder>> make_recorders(const RunOptions& o,
-                                                      AlreadyDone& already_done) {
+// The recorders the flags ask for, their files already open; `step_summary` says whether
+// GitHub's step summary is one of them. Throws UsageError.
+std::vector<std::unique_ptr<Recorder>> make_recorders(const RunOptions& o, CiStyle ci_style,
+                                                      AlreadyDone& already_done,
+                                                      bool& step_summary) {
   std::vector<std::unique_ptr<Recorder>> out;
   add_ci_recorders(o, out, already_done);  // --junit, --joblog, --journal/--resume, --results
+  if (auto summary = make_step_summary(ci_style, batch_name(o))) {
+    out.push_back(std::move(summary));
+    step_summary = true;
+  }
   if (!o.trace.empty()) out.push_back(std::make_unique<TraceRecorder>(o.trace));
   if (!o.report.empty()) out.push_back(std::make_unique<HtmlReport>(o.report));
   return out;
@@ -177,19 +217,24 @@ int run_batch(const RunOptions& options) {
   CiStyle ci_style = CiStyle::kPlain;
   bool color = false;
   std::unique_ptr<JobSource> source;
-  Recorders recorders;                  // --junit, --joblog, ...
-  AlreadyDone already_done;             // --resume: the journal's verdict
-  std::optional<SignalEvents> signals;  // from here on, taken by the loop
+  Recorders recorders;                              // --junit, --joblog, ...
+  AlreadyDone already_done;                         // --resume: the journal's verdict
+  std::unordered_map<uint64_t, size_t> start_rank;  // longest first
+  bool step_summary = false;                        // GITHUB_STEP_SUMMARY gets one
+  std::optional<SignalEvents> signals;              // from here on, taken by the loop
   try {
     plan = make_plan(options);
-    source = open_source(options, plan.defaults);
+    Arranged arranged = arrange(options, open_source(options, plan.defaults));
+    source = std::move(arranged.source);
+    start_rank = std::move(arranged.start_rank);
     if (options.dry_run) return dry_run(*source);
     ci_style = parse_ci_style(options.ci);
     color = use_color(options.color);
     // Before the files are made (a Ctrl-C must not leave them half-written) and before any
     // thread starts.
     signals.emplace();
-    recorders = Recorders(make_recorders(options, already_done));  // last: it creates files
+    // Last: it creates files.
+    recorders = Recorders(make_recorders(options, ci_style, already_done, step_summary));
   } catch (const UsageError& e) {
     log::error("{}", e.what());
     return kExitUsage;
@@ -233,6 +278,8 @@ int run_batch(const RunOptions& options) {
     text.ci = ci_style;
     text.color = color;
     text.progress = progress.get();
+    text.job_commands = options.ci_job_commands;
+    if (step_summary) text.annotations_where = "the step summary";
     printer = std::make_unique<TextPrinter>(text);
   }
 
@@ -254,6 +301,7 @@ int run_batch(const RunOptions& options) {
   settings.halt_text = options.fail_fast ? "--fail-fast" : "--halt " + options.halt;
   settings.keep_order = options.keep_order;
   settings.already_done = std::move(already_done);
+  settings.start_rank = std::move(start_rank);
   // Streamed inputs may be endless: read only a bounded way ahead of what has been reported.
   if (options.input != RunOptions::Input::kJobFile) {
     settings.window = std::max<size_t>(1024, 16 * static_cast<size_t>(pool.workers()));

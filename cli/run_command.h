@@ -1,6 +1,7 @@
 // `procpool run FILE|-`: run a batch of jobs from a job file and report each as it completes.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,7 @@ struct RunOptions {
   int max_tasks_per_worker = 0;        // recycle workers
   std::string delay;                   // between job starts
   std::string ci = "auto";             // CI log folding: auto | github | gitlab | plain
+  bool ci_job_commands = false;        // GitHub: obey the jobs' own workflow commands
   bool progress = false;               // force the status line when stderr is not a terminal
   std::string color = "auto";          // auto | always | never
   std::string jobs;                    // -j: N, N% of CPUs, 0 = one per CPU; empty = one per CPU
@@ -48,6 +50,8 @@ struct RunOptions {
   std::string report;                  // --report: self-contained HTML report file
   HostOptions hosts;                   // --ssh, --slurm: where the workers run
   std::string worker_timeout;          // --worker-timeout: how long a worker may take to start
+  std::vector<std::string> timings;    // --timings: past durations (journal or JUnit XML files)
+  std::optional<std::string> shard;    // --shard K/N: run only that part of the batch
 };
 
 // Runs the batch (`procpool run` or `procpool map`); returns procpool's exit status.

@@ -54,6 +54,13 @@ struct Components {
 }  // namespace
 
 ShardSpec parse_shard(const std::string& text) {
+  if (text.empty()) {
+    // `--shard "$SHARD"` with the variable unset: running the whole batch on every machine of
+    // the matrix would be the worst reading of it.
+    throw UsageError(
+        "--shard is empty: expected K/N, this run's shard K of N in all (is the variable that "
+        "gives it set?)");
+  }
   size_t slash = text.find('/');
   int k = slash == std::string::npos ? -1 : parse_count(std::string_view(text).substr(0, slash));
   int n = slash == std::string::npos ? -1 : parse_count(std::string_view(text).substr(slash + 1));
@@ -177,11 +184,44 @@ void order_longest_first(std::vector<Job>& jobs, const Timings& timings) {
   std::vector<std::optional<double>> seconds;
   seconds.reserve(jobs.size());
   for (const Job& job : jobs) seconds.push_back(timings.seconds(job));
+  // Each job's critical path: its own duration plus the longest chain of jobs waiting for it
+  // (an unknown one counted as 0 there). For independent jobs it is their own duration; for a
+  // short job that a long one needs it puts the short one first, so the long one is not left
+  // to start last. Worked out from the last job of each chain back, in an order in which
+  // every job comes after all it needs (Kahn's), without recursion: chains may be long.
+  std::unordered_map<std::string, size_t> by_name;
+  for (size_t i = 0; i < jobs.size(); ++i) by_name.emplace(jobs[i].name, i);
+  std::vector<std::vector<size_t>> dependents(jobs.size());
+  std::vector<size_t> unmet(jobs.size(), 0);
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    for (const auto& need : jobs[i].needs) {
+      auto it = by_name.find(need);
+      if (it == by_name.end()) continue;
+      dependents[it->second].push_back(i);
+      ++unmet[i];
+    }
+  }
+  std::vector<size_t> topo;
+  topo.reserve(jobs.size());
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    if (unmet[i] == 0) topo.push_back(i);
+  }
+  for (size_t next = 0; next < topo.size(); ++next) {
+    for (size_t d : dependents[topo[next]]) {
+      if (--unmet[d] == 0) topo.push_back(d);
+    }
+  }
+  std::vector<double> path(jobs.size(), 0);
+  for (auto it = topo.rbegin(); it != topo.rend(); ++it) {
+    double longest_after = 0;
+    for (size_t d : dependents[*it]) longest_after = std::max(longest_after, path[d]);
+    path[*it] = seconds[*it].value_or(0) + longest_after;
+  }
   std::vector<size_t> order(jobs.size());
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
     if (!seconds[a] || !seconds[b]) return !seconds[a] && seconds[b];  // unknown first
-    return *seconds[a] > *seconds[b];
+    return path[a] > path[b];
   });
   std::vector<Job> sorted;
   sorted.reserve(jobs.size());

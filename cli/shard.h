@@ -32,7 +32,9 @@ ShardSpec parse_shard(const std::string& text);
 std::vector<Job> select_shard(std::vector<Job> jobs, ShardSpec spec, const Timings& timings);
 
 // Reorders `jobs` (a stable sort, ids unchanged): jobs of unknown duration first (a new job may
-// be long), then the known ones, longest first; ties keep input order.
+// be long), then the known ones, longest first, where a job's length is its critical path (its
+// own duration plus the longest chain of jobs that need it, transitively); ties keep input order.
+// For jobs without needs that is their own duration.
 void order_longest_first(std::vector<Job>& jobs, const Timings& timings);
 
 // ---- the parts select_shard is made of, for tests ----

@@ -106,8 +106,10 @@ TEST(ParseShard, AcceptsKOfN) {
 }
 
 TEST(ParseShard, RefusesWhatIsNotKOfN) {
-  for (std::string text : {"", "4", "/4", "2/", "a/b", "1/4x", " 1/4", "1/4 ", "-1/4", "+1/4",
-                           "1//4", "1/2/3", "1.0/4", "1,4"}) {
+  // Empty, as `--shard "$SHARD"` gives with the variable unset: said so.
+  EXPECT_NE(usage_error("").find("--shard is empty: expected K/N"), std::string::npos);
+  for (std::string text : {"4", "/4", "2/", "a/b", "1/4x", " 1/4", "1/4 ", "-1/4", "+1/4", "1//4",
+                           "1/2/3", "1.0/4", "1,4"}) {
     std::string e = usage_error(text);
     EXPECT_NE(e.find("--shard " + text + ": expected K/N"), std::string::npos) << text << ": " << e;
   }
@@ -293,6 +295,19 @@ TEST(OrderLongestFirst, UnknownFirstThenLongestTiesInInputOrder) {
   std::vector<uint64_t> ids;
   for (const Job& j : jobs) ids.push_back(j.id);
   EXPECT_EQ(ids, (std::vector<uint64_t>{1, 4, 6, 3, 2, 5, 7}));  // ids are kept
+}
+
+// A short job that a long one needs goes first: the long one must not be left to start last.
+TEST(OrderLongestFirst, AJobsLengthIncludesTheChainWaitingForIt) {
+  std::vector<Job> jobs{
+      job("build"),          job("big"),         job("mid"), job("test", {"build"}),
+      job("ship", {"test"}), job("new", {"mid"})};
+  number(jobs);
+  Timings t = timings_for({{"build", 1}, {"big", 9}, {"mid", 4}, {"test", 6}, {"ship", 3}});
+  order_longest_first(jobs, t);
+  // build 1+6+3 = 10, big 9, test 9 (input order breaks the tie), mid 4 (what "new" adds is
+  // unknown), ship 3; "new" is unknown, so first.
+  EXPECT_EQ(names(jobs), (std::vector<std::string>{"new", "build", "big", "test", "mid", "ship"}));
 }
 
 TEST(OrderLongestFirst, NoTimingsKeepsInputOrder) {
