@@ -146,7 +146,9 @@ void Batch::submit(Job job) {
 void Batch::start_ready() {
   // The pool starts jobs first come, first served: given only what its workers can start now,
   // it starts them in the planned order, also those whose needs are met later.
-  while (!ready_.empty() && in_pool_.size() < static_cast<size_t>(pool_.workers())) {
+  size_t limit =
+      settings_.planned_in_pool ? settings_.planned_in_pool : static_cast<size_t>(pool_.workers());
+  while (!ready_.empty() && in_pool_.size() < limit) {
     auto first = ready_.begin();
     Job job = std::move(first->second);
     ready_.erase(first);

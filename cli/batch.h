@@ -38,6 +38,9 @@ struct BatchSettings {
   // jobs as it has workers, the next one from the ready jobs in plan order as each ends, so a
   // job whose needs are met late still starts in its planned place.
   std::unordered_map<uint64_t, size_t> start_rank;
+  // With a plan: how many jobs the pool may hold at once (0: one per worker). A job waiting out
+  // a --retry-delay holds no worker but still counts, so run_batch lifts the limit then.
+  size_t planned_in_pool = 0;
 };
 
 // What the batch saw besides its jobs' results.

@@ -42,7 +42,9 @@ void check_distinct(const RunOptions& o) {
 
 std::string batch_name(const RunOptions& o) {
   bool named = o.input != RunOptions::Input::kMap && o.file != "-" && !o.file.empty();
-  return named ? std::filesystem::path(o.file).filename().string() : "procpool";
+  // The stem: a classname (which is this name too) with a dot reads as package.Class in
+  // Jenkins, so `jobs.json` would show as class `json` of package `jobs`.
+  return named ? std::filesystem::path(o.file).stem().string() : "procpool";
 }
 
 void add_ci_recorders(const RunOptions& o, std::vector<std::unique_ptr<Recorder>>& out,

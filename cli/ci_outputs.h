@@ -11,7 +11,8 @@
 
 namespace procpool {
 
-// The batch's name in reports: the job file (or --lines file) it came from, else "procpool".
+// The batch's name in reports: the base name without extension of the job file (or --lines
+// file) it came from ("jobs" for ci/jobs.json), else "procpool".
 std::string batch_name(const RunOptions& o);
 
 // Appends the recorders the flags ask for to `out`, their files already open; with --resume

@@ -4,12 +4,17 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cerrno>
-#include <system_error>
+#include <cstring>
+#include <span>
 
 #include <fmt/format.h>
 
 #include "cli/flags.h"
+#include "common/fd.h"
 #include "common/visible_text.h"
 
 namespace procpool {
@@ -30,8 +35,6 @@ std::string gitlab_section(const Job& job) {
 int64_t epoch_seconds(int64_t wall_us) {
   return wall_us > 0 ? wall_us / 1000000 : static_cast<int64_t>(::time(nullptr));
 }
-
-constexpr std::string_view kSectionKeywords[] = {"section_start:", "section_end:"};
 
 }  // namespace
 
@@ -102,57 +105,92 @@ std::string stop_commands_token() {
   while (got < sizeof bytes) {
     ssize_t n = ::getrandom(bytes + got, sizeof bytes - got, 0);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw std::system_error(errno, std::generic_category(), "getrandom");
+    if (n < 0) break;  // no getrandom (an old seccomp profile): the device, below
     got += static_cast<size_t>(n);
+  }
+  if (got < sizeof bytes) {
+    Fd urandom(::open("/dev/urandom", O_RDONLY | O_CLOEXEC));
+    got = 0;
+    while (urandom && got < sizeof bytes) {
+      ssize_t n = ::read(urandom.get(), bytes + got, sizeof bytes - got);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      got += static_cast<size_t>(n);
+    }
+  }
+  if (got < sizeof bytes) {
+    // Neither: the clock and this process, mixed. Weaker, but no job reads our output, so
+    // the token still cannot be known to one; a batch is never stopped for want of it.
+    timespec ts{};
+    ::clock_gettime(CLOCK_REALTIME, &ts);
+    static uint64_t counter = 0;
+    uint64_t mix[2] = {static_cast<uint64_t>(ts.tv_nsec) ^ (static_cast<uint64_t>(ts.tv_sec) << 30),
+                       (static_cast<uint64_t>(::getpid()) << 32) ^ ++counter};
+    for (auto& m : mix) m = (m ^ (m >> 31)) * 0x9e3779b97f4a7c15ull;
+    std::memcpy(bytes, mix, sizeof bytes);
   }
   std::string token;
   for (unsigned char b : bytes) token += fmt::format("{:02x}", b);
   return token;
 }
 
-std::string SectionMarkerFilter::feed(std::string_view bytes) {
-  std::string text = held_;
-  text.append(bytes);
+std::string JobMarkerFilter::feed(std::string_view bytes) {
+  if (style_ == CiStyle::kPlain) return std::string(bytes);
+  struct Rule {
+    std::string_view marker, replacement;
+    bool at_line_start;
+  };
+  static constexpr Rule kGitlab[] = {{"section_start:", "section_start[job]:", false},
+                                     {"section_end:", "section_end[job]:", false}};
+  static constexpr Rule kGithub[] = {{"##[", "#[job]#[", true}};
+  std::span<const Rule> rules(style_ == CiStyle::kGitlab ? std::span<const Rule>(kGitlab)
+                                                         : std::span<const Rule>(kGithub));
+  // Bytes worth a look: where a marker may start, and line ends (for the anchored ones).
+  std::string_view interesting = style_ == CiStyle::kGitlab ? "s" : "#\n";
+  std::string text = std::move(held_);
   held_.clear();
+  text.append(bytes);
   std::string out;
+  out.reserve(text.size());
   size_t i = 0;
   while (i < text.size()) {
-    // Both keywords start with 's': copy up to the next one at memchr speed.
-    size_t s = text.find('s', i);
-    if (s == std::string::npos) s = text.size();
-    out.append(text, i, s - i);
-    i = s;
-    if (i == text.size()) break;
-    bool rewrote = false;
-    for (std::string_view kw : kSectionKeywords) {
-      if (text.compare(i, kw.size(), kw) == 0) {
-        out.append(kw.substr(0, kw.size() - 1));
-        out += "[job]:";
-        i += kw.size();
-        rewrote = true;
+    size_t next = text.find_first_of(interesting, i);
+    if (next == std::string::npos) next = text.size();
+    if (next > i) {
+      out.append(text, i, next - i);
+      line_start_ = text[next - 1] == '\n';
+      i = next;
+      if (i == text.size()) break;
+    }
+    std::string_view rest(text.data() + i, text.size() - i);
+    bool matched = false, may_match = false;
+    for (const Rule& r : rules) {
+      if (r.at_line_start && !line_start_) continue;
+      if (rest.substr(0, r.marker.size()) == r.marker) {
+        out.append(r.replacement);
+        i += r.marker.size();
+        line_start_ = false;
+        matched = true;
         break;
       }
+      may_match =
+          may_match || (rest.size() < r.marker.size() && r.marker.substr(0, rest.size()) == rest);
     }
-    if (rewrote) continue;
-    // A tail that a later piece could complete into a keyword waits for that piece.
-    std::string_view rest(text.data() + i, text.size() - i);
-    bool may_start_keyword = false;
-    for (std::string_view kw : kSectionKeywords) {
-      may_start_keyword =
-          may_start_keyword || (rest.size() < kw.size() && kw.substr(0, rest.size()) == rest);
-    }
-    if (may_start_keyword) {
-      held_.assign(rest);
+    if (matched) continue;
+    if (may_match) {
+      held_.assign(rest);  // a later piece may complete it into a marker
       break;
     }
+    line_start_ = text[i] == '\n';
     out += text[i++];
   }
   return out;
 }
 
-std::string SectionMarkerFilter::flush() {
+std::string JobMarkerFilter::flush() {
   std::string out;
   out.swap(held_);
+  if (!out.empty()) line_start_ = out.back() == '\n';
   return out;
 }
 

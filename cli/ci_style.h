@@ -31,19 +31,26 @@ std::string github_escape(const std::string& s, bool property);
 // after its job has ended, so not even that job can have read it.
 std::string stop_commands_token();
 
-// GitLab: rewrites a job's own `section_start:` and `section_end:` to `section_start[job]:`
-// and `section_end[job]:`, so they show in the log as written but no longer match GitLab's
-// marker syntax and cannot open or close a section. Fed the bytes written to one descriptor,
-// in order; a keyword split across two pieces is still found.
-class SectionMarkerFilter {
+// Rewrites, visibly, what in a job's output the CI would take for procpool's own markers:
+// - GitLab: `section_start:` and `section_end:` anywhere become `section_start[job]:` and
+//   `section_end[job]:`, which no longer match GitLab's marker syntax, so a job can neither
+//   open nor close a section;
+// - GitHub: a line that starts with `##[` (the runner's own log syntax, which the web log folds
+//   and colours on: `##[group]`, `##[endgroup]`, `##[error]`) starts with `#[job]#[` instead.
+//   Workflow commands (`::...::`) are stopped by ::stop-commands:: instead, and kept as they are.
+// Fed the bytes written to one descriptor, in order; a marker split across pieces is still found.
+class JobMarkerFilter {
  public:
-  // What to write for `bytes`: everything but a tail that may be the start of a keyword.
+  explicit JobMarkerFilter(CiStyle style) : style_(style) {}
+  // What to write for `bytes`: everything but a tail that may be the start of a marker.
   std::string feed(std::string_view bytes);
   // The held-back tail, at the end of a job's output.
   std::string flush();
 
  private:
+  CiStyle style_;
   std::string held_;
+  bool line_start_ = true;  // the next byte starts a line
 };
 
 }  // namespace procpool

@@ -28,15 +28,6 @@ void field(std::string& out, std::string_view piece) {
   out += piece;
 }
 
-uint64_t fnv1a64(std::string_view bytes) {
-  uint64_t h = 0xcbf29ce484222325ull;
-  for (unsigned char c : bytes) {
-    h ^= c;
-    h *= 0x100000001b3ull;
-  }
-  return h;
-}
-
 std::optional<uint64_t> parse_identity(const std::string& hex) {
   if (hex.size() != 16) return std::nullopt;
   uint64_t v = 0;
@@ -81,6 +72,15 @@ bool torn_record(const std::string& line) {
 }
 
 }  // namespace
+
+uint64_t fnv1a64(std::string_view bytes) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (unsigned char c : bytes) {
+    h ^= c;
+    h *= 0x100000001b3ull;
+  }
+  return h;
+}
 
 std::string job_identity(const Job& job) {
   return fmt::format("{:016x}", identity_hash(job));

@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 #include "cli/report.h"
@@ -20,6 +21,9 @@ namespace procpool {
 // retries: reordering a job file, renaming a job or giving it more time does not make it a
 // new job; changing its command, env or cwd does.
 std::string job_identity(const Job& job);
+
+// FNV-1a, 64 bits: what the identity is made with (stable across machines and versions).
+uint64_t fnv1a64(std::string_view bytes);
 
 // Why a job need not run, or nullopt: the predicate --resume hands to the batch.
 using AlreadyDone = std::function<std::optional<std::string>(const Job&)>;

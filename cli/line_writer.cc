@@ -31,16 +31,34 @@ int fd_of(Stream s) {
 }
 }  // namespace
 
+LiveLines::LiveLines(bool tag, CiStyle ci, bool job_commands)
+    : tag_(tag), ci_(ci), job_commands_(job_commands) {
+  if (ci_ == CiStyle::kGithub && !job_commands_) stop_token_ = stop_commands_token();
+}
+
 bool LiveLines::write_line(const Job& job, Stream s, std::string_view line) {
   std::string text;
+  if (!stop_token_.empty() && !stopped_) {
+    text = "::stop-commands::" + stop_token_ + "\n";
+    stopped_ = true;  // under mu_, which every caller holds
+  }
   if (tag_) {
     append_visible(text, job.name);  // a name holding a newline or ESC cannot break the line
     text += '\t';
   }
-  text.append(line);
+  bool folding = ci_ != CiStyle::kPlain;
+  if (folding && !job_commands_) {
+    JobMarkerFilter markers(ci_);  // a line at a time: whole lines cannot hide a marker
+    text += markers.feed(line);
+    text += markers.flush();
+  } else {
+    text.append(line);
+  }
+  // The next line, maybe another job's, starts a line of its own.
+  if (folding && (text.empty() || text.back() != '\n')) text += '\n';
   std::lock_guard lock(output_mutex());
   try {
-    return write_all(fd_of(s), text);
+    return write_all(folding ? STDOUT_FILENO : fd_of(s), text);
   } catch (const std::exception&) {
     // A full disk behind a redirection, a terminal gone: as good as a reader gone. This runs on
     // the pool's thread, which must never be stopped by our own output.
@@ -72,6 +90,13 @@ void LiveLines::add(const Job& job, Stream s, std::string_view bytes) {
     if (!write_line(job, s, piece)) reader_left_ = true;
   }
   if (part.empty()) std::string().swap(part);
+}
+
+std::string LiveLines::end_of_stopped_commands() {
+  std::lock_guard lock(mu_);
+  if (!stopped_) return "";
+  stopped_ = false;
+  return "::" + stop_token_ + "::\n";
 }
 
 void LiveLines::finish(const Job& job) {

@@ -49,8 +49,9 @@ void add_common_options(CLI::App* cmd, procpool::RunOptions& run) {
                   "variables say so; the default), github, gitlab, plain")
       ->group(output);
   cmd->add_flag("--ci-job-commands", run.ci_job_commands,
-                "GitHub: obey workflow commands in the jobs' output (a linter's ::error:: "
-                "lines become annotations); by default they are shown, not obeyed")
+                "let the CI obey its markup in the jobs' output (GitHub workflow commands: a "
+                "linter's ::error:: lines become annotations; GitLab sections); by default it "
+                "is shown, not obeyed")
       ->group(output);
   cmd->add_flag("--progress", run.progress,
                 "a periodic status line even when stderr is not a terminal (on a terminal it "

@@ -133,11 +133,21 @@ Arranged arrange(const RunOptions& o, std::unique_ptr<JobSource> source) {
   if (!o.journal.empty()) history.load_journal_if_present(o.journal);
   std::optional<ShardSpec> shard;
   if (o.shard) shard = parse_shard(*o.shard);  // also when empty: `--shard "$UNSET"` is a mistake
-  bool order = !history.empty() && (shard || source->drainable());
+  // A job file is in memory already; a streamed input is read whole only when --timings asks
+  // for a plan (a journal alone, as every --resume has, keeps a long --lines file streaming).
+  bool whole = shard || o.input == RunOptions::Input::kJobFile ||
+               (!o.timings.empty() && source->drainable());
+  bool order = !history.empty() && whole;
   if (!shard && !order) return {std::move(source), {}};
   std::vector<Job> jobs;
   while (auto job = source->next()) jobs.push_back(std::move(*job));
-  if (shard) jobs = select_shard(std::move(jobs), *shard, shared);
+  if (shard) {
+    size_t total = jobs.size();
+    std::string split = split_fingerprint(jobs, shard->count, shared);
+    jobs = select_shard(std::move(jobs), *shard, shared);
+    log::info("--shard {}/{}: {} of {} jobs, split {} (every shard of a batch shows the same)",
+              shard->index, shard->count, jobs.size(), total, split);
+  }
   Arranged out;
   if (order) {
     order_longest_first(jobs, history);
@@ -265,7 +275,7 @@ int run_batch(const RunOptions& options) {
   }
   std::unique_ptr<LiveLines> live;
   if (options.line_buffer) {
-    live = std::make_unique<LiveLines>(options.tag);
+    live = std::make_unique<LiveLines>(options.tag, ci_style, options.ci_job_commands);
     plan.pool.on_output = [&live](const Job& job, Stream s, std::string_view bytes) {
       live->add(job, s, bytes);
     };
@@ -279,6 +289,8 @@ int run_batch(const RunOptions& options) {
     text.color = color;
     text.progress = progress.get();
     text.job_commands = options.ci_job_commands;
+    // -q prints no summary, but still every job that did not succeed.
+    if (options.quiet) text.annotations_where = "the log";
     if (step_summary) text.annotations_where = "the step summary";
     printer = std::make_unique<TextPrinter>(text);
   }
@@ -296,12 +308,16 @@ int run_batch(const RunOptions& options) {
   HaltWatch halt(plan.halt, source->size());
   plan.pool.halt_when = [&halt](const Future& f) { return halt.on_result(f); };
 
+  bool retry_delays = plan.pool.retry_delay.count() > 0;
   ProcessPool pool(std::move(plan.pool));
   BatchSettings settings;
   settings.halt_text = options.fail_fast ? "--fail-fast" : "--halt " + options.halt;
   settings.keep_order = options.keep_order;
   settings.already_done = std::move(already_done);
   settings.start_rank = std::move(start_rank);
+  // Jobs backing off before a retry free their workers but stay the pool's: rather than idle
+  // workers, give up placing late-released jobs exactly (the first order still holds).
+  if (retry_delays) settings.planned_in_pool = SIZE_MAX;
   // Streamed inputs may be endless: read only a bounded way ahead of what has been reported.
   if (options.input != RunOptions::Input::kJobFile) {
     settings.window = std::max<size_t>(1024, 16 * static_cast<size_t>(pool.workers()));

@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "cli/flags.h"
+#include "cli/journal.h"
 
 namespace procpool {
 
@@ -178,6 +179,16 @@ std::vector<Job> select_shard(std::vector<Job> jobs, ShardSpec spec, const Timin
     out.back().id = out.size();
   }
   return out;
+}
+
+std::string split_fingerprint(const std::vector<Job>& jobs, int count, const Timings& timings) {
+  std::string what = fmt::format("{}\n", count);
+  for (const Job& job : jobs) {
+    auto w = job_weight_us(job, timings);
+    what += fmt::format("{} {} {}\n", job_identity(job), job.name, w ? std::to_string(*w) : "?");
+  }
+  uint64_t h = fnv1a64(what);
+  return fmt::format("{:08x}", static_cast<uint32_t>(h ^ (h >> 32)));
 }
 
 void order_longest_first(std::vector<Job>& jobs, const Timings& timings) {

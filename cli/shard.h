@@ -31,6 +31,11 @@ ShardSpec parse_shard(const std::string& text);
 // no job ever waits for one another machine runs.
 std::vector<Job> select_shard(std::vector<Job> jobs, ShardSpec spec, const Timings& timings);
 
+// What the split of `jobs` into `count` shards was made from (every job's identity and weight,
+// in input order), as 8 hex digits: each shard logs it, so shards that planned from different
+// timings (a cache one machine missed) show it at a glance.
+std::string split_fingerprint(const std::vector<Job>& jobs, int count, const Timings& timings);
+
 // Reorders `jobs` (a stable sort, ids unchanged): jobs of unknown duration first (a new job may
 // be long), then the known ones, longest first, where a job's length is its critical path (its
 // own duration plus the longest chain of jobs that need it, transitively); ties keep input order.

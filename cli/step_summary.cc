@@ -8,6 +8,8 @@
 // starts emphasis. The only markup in the file is procpool's own.
 #include "cli/step_summary.h"
 
+#include <sys/stat.h>
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -335,9 +337,16 @@ void StepSummaryRecorder::job(const Future& f) {
 void StepSummaryRecorder::finish(const Summary& s) {
   if (finished_) return;
   finished_ = true;
+  // GitHub drops a step's whole summary past 1 MiB: what the step wrote before (other tools,
+  // an earlier procpool) leaves this one less room.
+  constexpr uint64_t kGithubLimit = 1 << 20;
+  struct stat st {};
+  uint64_t used = ::fstat(fd_.get(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+  uint64_t room = used + 4096 < kGithubLimit ? kGithubLimit - used - 4096 : 4096;
+  size_t budget = static_cast<size_t>(std::min<uint64_t>(StepSummaryContent::kMaxBytes, room));
   // One write, taken back whole when the disk cannot hold all of it: the step's summary keeps
   // whatever was in it before, and never half a table.
-  append_record(fd_.get(), content_.markdown(title_, s), label());
+  append_record(fd_.get(), content_.markdown(title_, s, budget), label());
 }
 
 std::unique_ptr<Recorder> make_step_summary(CiStyle style, const std::string& title) {

@@ -93,8 +93,10 @@ bool TextPrinter::job(const Future& f) {
   bool shown = !options_.quiet || !(r.ok() || r.resumed);  // -q: resumed jobs are no news
   std::string header = header_line(f.job(), r, options_.color && options_.ci == CiStyle::kPlain);
   if (options_.ci == CiStyle::kGithub) annotations_.add(f.job(), r, header);
+  // --line-buffer printed the lines already, among other jobs' lines: no group to fold them.
+  CiStyle blocks = options_.live ? CiStyle::kPlain : options_.ci;
   if (shown) {
-    std::string start = ci_block_start(options_.ci, f.job(), r, header);
+    std::string start = ci_block_start(blocks, f.job(), r, header);
     if (!write_all(log_fd(), start.empty() ? header + "\n" : start)) return false;
   }
   // GitHub obeys workflow commands in any line of the log: between these two lines it shows a
@@ -107,7 +109,7 @@ bool TextPrinter::job(const Future& f) {
   }
   bool ok = options_.live ? true : write_output(f, r);
   if (ok && !token.empty()) ok = write_all(log_fd(), "::" + token + "::\n");
-  if (shown && ok) ok = write_all(log_fd(), ci_block_end(options_.ci, f.job(), r));
+  if (shown && ok) ok = write_all(log_fd(), ci_block_end(blocks, f.job(), r));
   if (options_.progress) options_.progress->job_done(r);
   return ok;
 }
@@ -116,13 +118,15 @@ bool TextPrinter::write_output(const Future& f, const Result& r) {
   bool reader_left = false;
   std::string prefix = options_.tag ? visible(f.job().name) + "\t" : "";
   bool line_start[3] = {true, true, true};
-  int last_fd = -1;             // where the last byte went, and whether it ended a line
-  SectionMarkerFilter markers;  // GitLab: one filter, as both streams share stdout
+  int last_fd = -1;  // where the last byte went, and whether it ended a line
+  // One filter, as both streams share stdout. Jobs trusted with workflow commands keep the
+  // runner's own syntax too.
+  JobMarkerFilter markers(options_.job_commands ? CiStyle::kPlain : options_.ci);
   r.output.for_each([&](Stream s, std::string_view bytes) {
     if (reader_left || bytes.empty()) return;
     int fd = folding() || s == Stream::kStdout ? STDOUT_FILENO : STDERR_FILENO;
     std::string filtered;
-    if (options_.ci == CiStyle::kGitlab) {
+    if (folding()) {
       filtered = markers.feed(bytes);
       bytes = filtered;
       if (bytes.empty()) return;
@@ -143,6 +147,9 @@ bool TextPrinter::write_output(const Future& f, const Result& r) {
 bool TextPrinter::summary(const Summary& s) {
   std::lock_guard lock(output_mutex());
   if (options_.progress) options_.progress->clear();
+  if (options_.live && !write_all(log_fd(), options_.live->end_of_stopped_commands())) {
+    return false;
+  }
   // Annotations even with -q: they are what a CI page shows of a failure.
   if (!write_all(log_fd(), annotations_.lines(options_.annotations_where))) return false;
   if (options_.quiet) return true;

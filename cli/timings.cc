@@ -286,6 +286,15 @@ struct TimingsParser {
       if (gt == std::string_view::npos) fail("a tag is not closed", start);
       i_ = gt + 1;
       if (n == "testsuite" && !suite_files_.empty()) suite_files_.pop_back();
+      if (n == "testcase") flush_testcase();
+    }
+    // A testcase is counted at its end tag: a <skipped> or <error> inside says it did not run
+    // (procpool writes those with time 0, and so do other tools), which is no duration at all.
+    void flush_testcase() {
+      if (pending_ && !pending_->not_run) {
+        testcase(pending_->name, pending_->classname, pending_->file, pending_->time);
+      }
+      pending_.reset();
     }
     void start_tag() {
       size_t start = i_;
@@ -340,9 +349,13 @@ struct TimingsParser {
         if (file.empty() && !suite_files_.empty()) file = suite_files_.back();
         suite_files_.push_back(std::move(file));
       } else if (element == "testcase") {
+        flush_testcase();  // one left open before this one
         std::string file = attr("file");
         if (file.empty() && !suite_files_.empty()) file = suite_files_.back();
-        testcase(attr("name"), attr("classname"), file, attr("time"));
+        pending_ = Pending{attr("name"), attr("classname"), file, attr("time"), false};
+        if (self_closing) flush_testcase();
+      } else if ((element == "skipped" || element == "error") && pending_) {
+        pending_->not_run = true;
       }
     }
     void testcase(const std::string& name, const std::string& classname, const std::string& file,
@@ -364,6 +377,7 @@ struct TimingsParser {
       if (!classname.empty()) src_.by_class[classname] += *s;
     }
     Source finish() {
+      flush_testcase();
       for (auto& [name, n] : named_) {
         if (!n.ambiguous) src_.by_name[name] = n.seconds;
       }
@@ -447,6 +461,11 @@ struct TimingsParser {
     bool seen_root_ = false;
     std::vector<std::string> suite_files_;  // per open <testsuite>: the file its testcases get
     std::map<std::string, Named> named_;
+    struct Pending {  // the testcase open now, counted at its end tag
+      std::string name, classname, file, time;
+      bool not_run;  // it holds <skipped> or <error>
+    };
+    std::optional<Pending> pending_;
     Source src_;
   };
 };

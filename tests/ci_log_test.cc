@@ -152,6 +152,17 @@ GithubView github_view(const std::vector<std::string>& log) {
     (in_group ? v.groups.back().lines : v.outside).push_back(line);
   };
   for (const auto& line : log) {
+    // The web log folds on the runner's own syntax, whatever the command processing does.
+    if (starts_with(line, "##[group]")) {
+      v.groups.push_back({line.substr(9), {}});
+      in_group = true;
+      continue;
+    }
+    if (starts_with(line, "##[endgroup]")) {
+      v.unbalanced = v.unbalanced || !in_group;
+      in_group = false;
+      continue;
+    }
     if (!stopped.empty()) {
       if (line == "::" + stopped + "::") {
         stopped.clear();
@@ -267,6 +278,8 @@ const std::vector<std::pair<std::string, std::string>> kHostileJobs = {
     {"stderr", "echo '::error::from stderr' >&2; echo '::endgroup::' >&2"},
     {"unterminated", "printf '::error::no newline'"},
     {"fails", "echo '::notice::still text'; exit 3"},
+    // The runner's own log syntax, which the web log folds on.
+    {"legacy", "echo '##[endgroup]'; echo '##[group]fake'; echo ' ##[error]x'"},
 };
 
 TEST(CiLog, GithubShowsJobsWorkflowCommandsButDoesNotObeyThem) {
@@ -305,11 +318,41 @@ TEST(CiLog, GithubShowsJobsWorkflowCommandsButDoesNotObeyThem) {
   EXPECT_TRUE(has("unterminated", "::error::no newline"));
   EXPECT_TRUE(has("fails", "::notice::still text"));
   EXPECT_TRUE(has("guesser", "::error::after the guesses"));
+  EXPECT_TRUE(has("legacy", "#[job]#[endgroup]"));
+  EXPECT_TRUE(has("legacy", "#[job]#[group]fake"));
+  EXPECT_TRUE(has("legacy", " ##[error]x"));  // not at the start of a line: not the syntax
   EXPECT_EQ(shown["guesser"].size(), 202u);
   // A fresh token for every block, 128 bits as hex.
   std::set<std::string> tokens(view.stop_tokens.begin(), view.stop_tokens.end());
   EXPECT_EQ(tokens.size(), jobs.size());
   for (const auto& t : tokens) EXPECT_TRUE(std::regex_match(t, std::regex("[0-9a-f]{32}"))) << t;
+}
+
+// --line-buffer prints lines as they come, so there are no groups to fold them in; the lines
+// still go to one descriptor, and on GitHub the whole live phase is one stop-commands region.
+TEST(CiLog, LineBufferedOutputIsShownNotObeyedToo) {
+  TempDir dir;
+  std::string file = dir.write("jobs.json", job_file(kHostileJobs));
+  RunnerLog log =
+      run_as_ci_runner(procpool_argv({}, {"run", "-j3", "--line-buffer", "--ci", "github", file}));
+  EXPECT_EQ(log.exit_status, 1);
+  GithubView view = github_view(log.lines);
+  EXPECT_FALSE(view.unbalanced);
+  EXPECT_TRUE(view.groups.empty());
+  ASSERT_EQ(view.annotations.size(), 1u) << fmt::format("{}", fmt::join(view.annotations, "\n"));
+  EXPECT_TRUE(starts_with(view.annotations[0], "::error title=fails::[failed] fails (exit 3"));
+  for (std::string line : {"::endgroup::", "::error::pwned", "::error::from stderr",
+                           "::error::no newline", "#[job]#[endgroup]"}) {
+    EXPECT_NE(std::find(view.outside.begin(), view.outside.end(), line), view.outside.end())
+        << line;
+  }
+  // GitLab: the jobs' markers defused, a line at a time.
+  std::string gl = dir.write(
+      "gitlab.json", job_file({{"closes", R"(printf 'section_end:1:procpool_job_1\r\033[0K\n')"}}));
+  RunOutput r = run_program(procpool_argv({}, {"run", "--line-buffer", "--ci", "gitlab", gl}));
+  EXPECT_EQ(r.exit_status, 0);
+  EXPECT_TRUE(contains(r.out, "section_end[job]:1:procpool_job_1")) << r.out;
+  EXPECT_FALSE(contains(r.out, "\nsection_end:1:")) << r.out;
 }
 
 TEST(CiLog, CiJobCommandsLetsAJobsAnnotationsThrough) {
@@ -355,9 +398,11 @@ TEST(CiLog, GithubAnnotationsAreCappedAtTenWorstFirst) {
     for (int i = 3; i < 5; ++i) EXPECT_TRUE(contains(annotations[i], "::[timeout] hang")) << i;
     EXPECT_TRUE(contains(annotations[5], "::[error] missing")) << annotations[5];
     for (int i = 6; i < 10; ++i) EXPECT_TRUE(contains(annotations[i], "::[failed] fail")) << i;
-    EXPECT_EQ(annotations[10],
-              "::error title=procpool::5 more jobs did not succeed; see the summary at the end "
-              "of the log");
+    // -q prints no summary: the log's headers of the jobs that failed are what is left.
+    EXPECT_EQ(annotations[10], quiet ? "::error title=procpool::5 more jobs did not succeed; see "
+                                       "the log"
+                                     : "::error title=procpool::5 more jobs did not succeed; see "
+                                       "the summary at the end of the log");
   }
 }
 
@@ -382,7 +427,7 @@ TEST(CiLog, GithubStepSummaryIsAppendedAndTheAnnotationsPointToIt) {
   EXPECT_EQ(r.exit_status, 1) << r.err;
   std::string text = slurp(md);
   EXPECT_TRUE(starts_with(text, "before\n")) << text;
-  EXPECT_TRUE(contains(text, "### procpool: jobs.json")) << text;
+  EXPECT_TRUE(contains(text, "### procpool: jobs\n")) << text;
   EXPECT_TRUE(contains(text, "bad7&#124;&lt;b&gt;x&lt;/b&gt;")) << text;
   EXPECT_TRUE(contains(text, "boom7")) << text;
   EXPECT_TRUE(

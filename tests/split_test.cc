@@ -175,6 +175,19 @@ TEST(Shard, RunsOnlyItsShardAndWithoutTimingsDealsRoundRobin) {
   EXPECT_EQ(r.exit_status, 0) << r.err;
   EXPECT_EQ(r.out, "t2\nt5\n");
   EXPECT_EQ(reported(r.err), (std::vector<std::string>{"t2", "t5"}));
+  // Each shard says what it got and what it split: the same split on every shard.
+  std::smatch m;
+  ASSERT_TRUE(
+      std::regex_search(r.err, m, std::regex(R"(--shard 2/3: 2 of 7 jobs, split ([0-9a-f]{8}))")))
+      << r.err;
+  auto other = run_procpool({"run", "--dry-run", "--shard", "3/3", file});
+  EXPECT_NE(other.err.find("--shard 3/3: 2 of 7 jobs, split " + m[1].str()), std::string::npos)
+      << other.err;
+  std::string xml_timings = dir.write("t.xml", junit({{"t1", 5}}));
+  auto with_timings =
+      run_procpool({"run", "--dry-run", "--shard", "3/3", "--timings", xml_timings, file});
+  EXPECT_EQ(with_timings.err.find("split " + m[1].str()), std::string::npos)
+      << "other timings, other split";
   // Its JUnit file names only its own jobs, ready to be merged with the other shards'.
   auto count = run_program({"xmllint", "--xpath", "count(//testcase)", xml});
   EXPECT_EQ(count.out, "2\n");

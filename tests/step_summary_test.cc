@@ -426,6 +426,27 @@ class ScopedSummaryVariable {
   std::optional<std::string> old_;
 };
 
+// GitHub drops a step's whole summary past 1 MiB: what the step wrote before counts.
+TEST_F(StepSummary, TheAppendLeavesTheStepsSummaryUnderGithubsLimit) {
+  TempDir dir;
+  std::string path = dir.write("summary.md", std::string(1000 << 10, 'x') + "\n");
+  ScopedSummaryVariable var(path.c_str());
+  std::unique_ptr<Recorder> rec = make_step_summary(CiStyle::kGithub, "jobs");
+  ASSERT_NE(rec, nullptr);
+  Summary s;
+  std::string err;
+  for (int line = 0; line < 10; ++line) err += std::string(300, 'e') + "\n";
+  for (int i = 0; i < 60; ++i) {
+    Future f = finished(fmt::format("job{}", i), result(Status::kFailed, 0.2, err));
+    rec->job(f);
+    s.add(f.job(), f.result());
+  }
+  rec->finish(s);
+  std::string text = read_all(path);
+  EXPECT_LE(text.size(), size_t{1} << 20);
+  EXPECT_NE(text.find("### procpool: jobs"), std::string::npos);
+}
+
 TEST_F(StepSummary, TheRecorderAppendsOneSummaryAfterWhatTheStepWroteBefore) {
   TempDir dir;
   std::string path = dir.write("summary.md", "earlier step's summary");  // no newline at its end

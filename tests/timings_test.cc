@@ -244,6 +244,28 @@ TEST(TimingsJunit, NestedSuitesLendTheirFileAndReruns) {
   EXPECT_EQ(t.seconds(job("kept\t\n")), 7.0);
 }
 
+// Testcases that did not run (procpool's skipped, cancelled and could-not-start jobs, a test
+// runner's skipped tests) are written with time 0: no figure, or they would be planned as the
+// quickest of all.
+TEST(TimingsJunit, TestcasesThatDidNotRunGiveNoFigure) {
+  TempDir dir;
+  std::string path = dir.write("r.xml", R"(<testsuites><testsuite name="s">
+    <testcase name="ran" classname="s" time="4.5"><failure message="exit 1">x</failure></testcase>
+    <testcase name="skipped" classname="s" time="0.000"><skipped message="needs build: failed"/></testcase>
+    <testcase name="broken" classname="s" time="0"><error message="not found">x</error></testcase>
+    <testcase name="plain" classname="s" time="2"/>
+    <testcase name="unclosed" classname="s" time="3">
+  </testsuite></testsuites>)");
+  Timings t;
+  t.load_file(path);
+  EXPECT_EQ(t.seconds(job("ran")), 4.5);
+  EXPECT_EQ(t.seconds(job("skipped")), std::nullopt);
+  EXPECT_EQ(t.seconds(job("broken")), std::nullopt);
+  EXPECT_EQ(t.seconds(job("plain")), 2.0);
+  EXPECT_EQ(t.seconds(job("unclosed")), 3.0);
+  EXPECT_EQ(t.seconds(job("s")), 9.5);  // the class: what ran
+}
+
 TEST(TimingsJunit, ASingleTestsuiteRootAndEmptyReports) {
   TempDir dir;
   Timings t;
