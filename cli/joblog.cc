@@ -74,8 +74,10 @@ JoblogRecorder::JoblogRecorder(const std::string& path) {
         fmt::format("--joblog {}: cannot open the job log: {}", path_, std::strerror(errno)));
   }
   local_host_ = local_host_name();
+  // The header starts a new log; +FILE never writes one, even to a new file, as in GNU
+  // parallel (whose --resume reads either).
   struct stat st {};
-  if (::fstat(fd_.get(), &st) == 0 && st.st_size == 0) {
+  if (!append && ::fstat(fd_.get(), &st) == 0 && st.st_size == 0) {
     try {
       append_record(fd_.get(), kHeader, label());
     } catch (const std::exception& e) {
@@ -89,6 +91,8 @@ void JoblogRecorder::job(const Future& f) {
   // GNU parallel logs the jobs it started; one cancelled or skipped before it ran has no
   // start time or runtime to log.
   if (r.started_us == 0 && r.attempts == 0) return;
+  // Nor does it log a job that --halt now killed midway: it never ended by itself.
+  if (r.halted) return;
   // A line the disk cannot take is cut off again: the log keeps whole lines only.
   append_record(fd_.get(), joblog_line(f.job(), r, local_host_), label());
 }

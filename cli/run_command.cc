@@ -47,9 +47,20 @@ struct Plan {
   HaltPolicy halt;
 };
 
+// -j 0, as in GNU parallel: as many jobs at once as the machine allows. Each worker holds 4
+// descriptors here (the pool's own limit check would otherwise say, for every -j 0, that it
+// runs fewer than asked), and more than 1024 idle workers help no batch.
+int as_many_as_possible() {
+  rlimit rl{};
+  rlim_t files = ::getrlimit(RLIMIT_NOFILE, &rl) == 0 ? rl.rlim_cur : 1024;
+  if (files == RLIM_INFINITY) files = 1 << 20;
+  return static_cast<int>(std::clamp<rlim_t>((files > 64 ? files - 64 : 0) / 4, 1, 1024));
+}
+
 Plan make_plan(const RunOptions& o) {
   Plan p;
   p.pool.workers = o.jobs.empty() ? available_cpus() : parse_jobs(o.jobs, available_cpus());
+  if (p.pool.workers == kAsManyAsPossible) p.pool.workers = as_many_as_possible();
   p.pool.worker_command = {self_exe(), "worker"};  // this binary is the worker, wherever it is
   // -j is also the slot count of each host named without N/ (as in GNU parallel).
   p.pool.slots = worker_slots(o.hosts, p.pool.workers, std::filesystem::current_path());
@@ -167,14 +178,18 @@ std::string dry_run_line(const Job& job) {
   return visible(line);
 }
 
-// --dry-run: the commands in the order they would start (a job after everything it needs).
-int dry_run(JobSource& source) {
+// --dry-run: the commands in the order they would start (a job after everything it needs);
+// with --tag each after its job's name and a tab, as GNU parallel prints them.
+int dry_run(JobSource& source, bool tag) {
+  auto line = [tag](const Job& job) {
+    return (tag ? visible(job.name) + "\t" : std::string()) + dry_run_line(job) + "\n";
+  };
   std::vector<Job> jobs;
   std::set<std::string> done;
   while (auto job = source.next()) {
     if (job->needs.empty() && jobs.empty()) {
       // Nothing is waiting yet: print as they come (streamed inputs, in bounded memory).
-      if (!write_all(STDOUT_FILENO, dry_run_line(*job) + "\n")) return kExitPipe;
+      if (!write_all(STDOUT_FILENO, line(*job))) return kExitPipe;
       done.insert(job->name);
       continue;
     }
@@ -188,7 +203,7 @@ int dry_run(JobSource& source) {
       bool ready = true;
       for (const auto& n : jobs[i].needs) ready = ready && done.count(n);
       if (!ready) continue;
-      if (!write_all(STDOUT_FILENO, dry_run_line(jobs[i]) + "\n")) return kExitPipe;
+      if (!write_all(STDOUT_FILENO, line(jobs[i]))) return kExitPipe;
       printed[i] = true;
       done.insert(jobs[i].name);
       --left;
@@ -237,7 +252,13 @@ int run_batch(const RunOptions& options) {
     Arranged arranged = arrange(options, open_source(options, plan.defaults));
     source = std::move(arranged.source);
     start_rank = std::move(arranged.start_rank);
-    if (options.dry_run) return dry_run(*source);
+    // -j 0 with a batch of known size: a worker per job, no idle ones.
+    if (!options.jobs.empty() && parse_jobs(options.jobs, 1) == kAsManyAsPossible &&
+        plan.pool.slots.empty() && source->size()) {
+      plan.pool.workers = static_cast<int>(
+          std::clamp<uint64_t>(*source->size(), 1, static_cast<uint64_t>(plan.pool.workers)));
+    }
+    if (options.dry_run) return dry_run(*source, options.tag);
     ci_style = parse_ci_style(options.ci);
     color = use_color(options.color);
     // Before the files are made (a Ctrl-C must not leave them half-written) and before any

@@ -102,12 +102,14 @@ bool TextPrinter::job(const Future& f) {
   // GitHub obeys workflow commands in any line of the log: between these two lines it shows a
   // job's `::endgroup::` or `::error::` instead of obeying it.
   std::string token;
-  if (options_.ci == CiStyle::kGithub && !options_.job_commands && !options_.live &&
+  if (options_.ci == CiStyle::kGithub && !options_.job_commands && !options_.live && !r.halted &&
       !r.output.empty()) {
     token = stop_commands_token();
     if (!write_all(log_fd(), "::stop-commands::" + token + "\n")) return false;
   }
-  bool ok = options_.live ? true : write_output(f, r);
+  // A job --halt now stopped midway printed half a story: GNU parallel shows none of it, and
+  // neither does the log here (--results, JUnit and --format jsonl keep it).
+  bool ok = options_.live || r.halted ? true : write_output(f, r);
   if (ok && !token.empty()) ok = write_all(log_fd(), "::" + token + "::\n");
   if (shown && ok) ok = write_all(log_fd(), ci_block_end(blocks, f.job(), r));
   if (options_.progress) options_.progress->job_done(r);

@@ -725,8 +725,10 @@ void PoolManager::finish_attempt(Worker& w, const Ended& end) {
       break;
     case EndHow::kKilled:
       r.status = Status::kCancelled;
-      r.error = e.stopped ? "stopped by ProcessPool::stop before it finished"
-                          : "stopped before it finished";
+      r.halted = halted_now_ && !e.stopped;
+      r.error = e.stopped   ? "stopped by ProcessPool::stop before it finished"
+                : r.halted ? "stopped by the halt before it finished"
+                           : "stopped before it finished";
       break;
     case EndHow::kError:
     case EndHow::kRefused:  // handed back above
@@ -1005,7 +1007,7 @@ void PoolManager::complete(Entry e, Result r) {
   }
   // Taken at the top of the next round, before any dispatch: nothing starts after this job.
   shutting_down_ = cancel_pending_ = true;
-  if (halt == Halt::kNow) terminating_ = true;
+  if (halt == Halt::kNow) terminating_ = halted_now_ = true;
 }
 
 void PoolManager::retry(Entry e, const std::string& why) {

@@ -122,6 +122,7 @@ class PoolManager {
   bool shutting_down_ = false;
   bool cancel_pending_ = false;
   bool terminating_ = false;
+  bool halted_now_ = false;  // halt_when said kNow: what is stopped now was stopped by the halt
   bool kill_now_ = false;
   bool closing_ = false;            // workers' stdins closed for the final shutdown
   bool broken_ = false;             // fail_everything was called: no worker will start

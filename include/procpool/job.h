@@ -78,6 +78,7 @@ struct Result {
   int64_t max_rss_kb = 0;           // peak resident set size of the command
   Output output;                    // what it printed, in arrival order, stream by stream
   bool resumed = false;  // not run (status skipped): the journal says it already succeeded
+  bool halted = false;   // cancelled while running because halt_when said Halt::kNow
 
   bool ok() const { return status == Status::kOk; }
   // Succeeded, but only after a failed attempt: worth a look even though the batch passed.
