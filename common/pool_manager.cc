@@ -726,7 +726,7 @@ void PoolManager::finish_attempt(Worker& w, const Ended& end) {
     case EndHow::kKilled:
       r.status = Status::kCancelled;
       r.halted = halted_now_ && !e.stopped;
-      r.error = e.stopped   ? "stopped by ProcessPool::stop before it finished"
+      r.error = e.stopped  ? "stopped by ProcessPool::stop before it finished"
                 : r.halted ? "stopped by the halt before it finished"
                            : "stopped before it finished";
       break;
