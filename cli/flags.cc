@@ -167,21 +167,15 @@ int parse_jobs(const std::string& text, int cpus) {
   std::string digits = text;
   bool percent = !digits.empty() && digits.back() == '%';
   if (percent) digits.pop_back();
-  int sign = 0;  // +N, -N: relative to the CPUs
-  if (!percent && !digits.empty() && (digits[0] == '+' || digits[0] == '-')) {
-    sign = digits[0] == '+' ? 1 : -1;
-    digits.erase(0, 1);
-  }
   double v = number(digits);
   if (v < 0 || v != std::floor(v) || v > 100000) {
     throw UsageError(fmt::format(
-        "-j {}: expected a number of jobs at once (4), a percentage of the {} CPUs (50%), +N or "
-        "-N CPUs more or fewer, or 0 for as many as possible",
+        "-j {}: expected a number of jobs at once (4), a percentage of the {} CPUs (50%), or 0 "
+        "for one per CPU",
         text, cpus));
   }
   if (percent) return std::max(1, static_cast<int>(std::lround(v * cpus / 100.0)));
-  if (sign != 0) return std::max(1, cpus + sign * static_cast<int>(v));
-  return v == 0 ? kAsManyAsPossible : static_cast<int>(v);
+  return v == 0 ? cpus : static_cast<int>(v);
 }
 
 std::vector<Status> parse_retry_on(const std::string& text) {

@@ -38,9 +38,7 @@ std::vector<StopStep> parse_term_seq(const std::string& text);
 uint64_t parse_size(const std::string& flag, const std::string& text);
 // A duration flag value (see kDurationForms); zero allowed only when `allow_zero`.
 Millis parse_duration_flag(const std::string& flag, const std::string& text, bool allow_zero);
-// -j as GNU parallel takes it: "N", "N%" of the CPUs, "+N"/"-N" CPUs more or fewer (at least
-// 1), or "0": as many as possible, returned as kAsManyAsPossible.
-inline constexpr int kAsManyAsPossible = 0;
+// "N", "N%" of the CPUs, or 0 for one per CPU.
 int parse_jobs(const std::string& text, int cpus);
 // "failed,timeout,crashed" (any subset).
 std::vector<Status> parse_retry_on(const std::string& text);

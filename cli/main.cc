@@ -29,8 +29,7 @@ void setup_logging(int verbose, bool quiet) {
 // Flags shared by `run` and `map`.
 void add_common_options(CLI::App* cmd, procpool::RunOptions& run) {
   cmd->add_option("-j,--jobs", run.jobs,
-                  "jobs at once: N, N% of the CPUs, +N/-N CPUs more/fewer, 0 as many as "
-                  "possible (default: one per CPU)");
+                  "jobs at once: N, N% of the CPUs, or 0 for one per CPU (the default)");
   cmd->add_option("--format", run.format, "output format: text (default) or jsonl")
       ->check(CLI::IsMember({"text", "jsonl"}));
   cmd->add_flag("-q,--quiet", run.quiet, "only the jobs' output and errors");

@@ -47,20 +47,9 @@ struct Plan {
   HaltPolicy halt;
 };
 
-// -j 0, as in GNU parallel: as many jobs at once as the machine allows. Each worker holds 4
-// descriptors here (the pool's own limit check would otherwise say, for every -j 0, that it
-// runs fewer than asked), and more than 1024 idle workers help no batch.
-int as_many_as_possible() {
-  rlimit rl{};
-  rlim_t files = ::getrlimit(RLIMIT_NOFILE, &rl) == 0 ? rl.rlim_cur : 1024;
-  if (files == RLIM_INFINITY) files = 1 << 20;
-  return static_cast<int>(std::clamp<rlim_t>((files > 64 ? files - 64 : 0) / 4, 1, 1024));
-}
-
 Plan make_plan(const RunOptions& o) {
   Plan p;
   p.pool.workers = o.jobs.empty() ? available_cpus() : parse_jobs(o.jobs, available_cpus());
-  if (p.pool.workers == kAsManyAsPossible) p.pool.workers = as_many_as_possible();
   p.pool.worker_command = {self_exe(), "worker"};  // this binary is the worker, wherever it is
   // -j is also the slot count of each host named without N/ (as in GNU parallel).
   p.pool.slots = worker_slots(o.hosts, p.pool.workers, std::filesystem::current_path());
@@ -252,12 +241,6 @@ int run_batch(const RunOptions& options) {
     Arranged arranged = arrange(options, open_source(options, plan.defaults));
     source = std::move(arranged.source);
     start_rank = std::move(arranged.start_rank);
-    // -j 0 with a batch of known size: a worker per job, no idle ones.
-    if (!options.jobs.empty() && parse_jobs(options.jobs, 1) == kAsManyAsPossible &&
-        plan.pool.slots.empty() && source->size()) {
-      plan.pool.workers = static_cast<int>(
-          std::clamp<uint64_t>(*source->size(), 1, static_cast<uint64_t>(plan.pool.workers)));
-    }
     if (options.dry_run) return dry_run(*source, options.tag);
     ci_style = parse_ci_style(options.ci);
     color = use_color(options.color);

@@ -59,23 +59,5 @@ TEST(GnuDifferences, DryRunWithTagShowsTheTag) {
   EXPECT_EQ(mine.out, theirs.out);
 }
 
-// -j 0 is GNU's "as many as possible": every job of a batch at once.
-TEST(GnuDifferences, JobsZeroRunsAsManyAsPossible) {
-  TempDir dir;
-  // Six jobs that each wait until all six have started: only all at once can finish.
-  std::string marks = dir.path() + "/m";
-  std::string cmd = "touch " + marks + ".{}; n=0; while [ $(ls " + marks +
-                    ".* | wc -l) -lt 6 ]; do sleep 0.05; n=$((n+1)); if [ $n -gt 600 ]; then exit "
-                    "1; fi; done";
-  RunOutput mine = ours({"-j0", cmd, ":::", "1", "2", "3", "4", "5", "6"});
-  EXPECT_EQ(mine.exit_status, 0) << mine.err;
-  // +N and -N: relative to the CPUs, never below one.
-  RunOutput minus = run_procpool({"run", "--dry-run", "-j", "-1000", "--lines", "-"}, "true\n");
-  EXPECT_EQ(minus.exit_status, 0) << minus.err;
-  RunOutput bad = run_procpool({"run", "-j", "+x", "--lines", "-"}, "true\n");
-  EXPECT_EQ(bad.exit_status, 2);
-  EXPECT_NE(bad.err.find("0 for as many as possible"), std::string::npos) << bad.err;
-}
-
 }  // namespace
 }  // namespace procpool::testing
