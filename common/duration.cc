@@ -1,5 +1,6 @@
 #include "common/duration.h"
 
+#include <cctype>
 #include <cmath>
 #include <cstdlib>
 
@@ -7,33 +8,78 @@
 
 namespace procpool {
 
-std::optional<Millis> parse_duration(const std::string& text) {
-  // Plain decimal only: strtod would also take hex ("0x10"), infinities and leading spaces.
-  size_t digits = text.find_first_not_of("0123456789.");
-  if (text.empty() || digits == 0 || text.find_first_of("xXeE") < digits) return std::nullopt;
-  char* end = nullptr;
-  double value = std::strtod(text.c_str(), &end);
-  if (end == text.c_str() || !std::isfinite(value) || value < 0) return std::nullopt;
-  std::string unit(end);
-  double scale;
-  if (unit.empty() || unit == "s") {
-    scale = 1000;
-  } else if (unit == "ms") {
-    scale = 1;
-  } else if (unit == "m") {
-    scale = 60'000;
-  } else if (unit == "h") {
-    scale = 3'600'000;
-  } else {
-    return std::nullopt;
+namespace {
+
+// Milliseconds per unit at text[at...], advancing `at` past it; 0 when there is no unit there.
+// "ms" before "m": "5ms" is five milliseconds, never five minutes and a stray s.
+double unit_at(const std::string& text, size_t& at) {
+  auto lower = [&](size_t i) {
+    return i < text.size() ? std::tolower(static_cast<unsigned char>(text[i])) : 0;
+  };
+  if (lower(at) == 'm' && lower(at + 1) == 's') {
+    at += 2;
+    return 1;
   }
-  double ms = value * scale;
-  if (ms > 1e15) return std::nullopt;
+  double scale = 0;
+  switch (lower(at)) {
+    case 's':
+      scale = 1'000;
+      break;
+    case 'm':
+      scale = 60'000;
+      break;
+    case 'h':
+      scale = 3'600'000;
+      break;
+    case 'd':
+      scale = 86'400'000;
+      break;
+    default:
+      return 0;
+  }
+  ++at;
+  return scale;
+}
+
+}  // namespace
+
+std::optional<Millis> parse_duration(const std::string& text) {
+  // Plain decimals only, read here rather than by strtod, which would also take signs, hex
+  // ("0x10"), exponents, infinities and leading spaces.
+  double ms = 0;
+  bool units = false;
+  size_t at = 0;
+  do {
+    size_t start = at, digits = 0;
+    bool dot = false;
+    for (; at < text.size(); ++at) {
+      char c = text[at];
+      if (c == '.' && !dot) {
+        dot = true;
+      } else if (std::isdigit(static_cast<unsigned char>(c))) {
+        ++digits;
+      } else {
+        break;
+      }
+    }
+    if (digits == 0) return std::nullopt;
+    double value = std::strtod(text.substr(start, at - start).c_str(), nullptr);
+    double scale = unit_at(text, at);
+    if (scale == 0) {
+      // A bare number is seconds, when it is the whole text.
+      if (units || at != text.size()) return std::nullopt;
+      scale = 1'000;
+    }
+    units = true;
+    ms += value * scale;
+  } while (at < text.size());
+  if (!std::isfinite(ms) || ms > 1e15) return std::nullopt;
   return Millis(static_cast<int64_t>(std::llround(ms)));
 }
 
 std::string format_duration(Millis d) {
   int64_t ms = d.count();
+  if (ms % 86'400'000 == 0 && ms > 0) return fmt::format("{}d", ms / 86'400'000);
   if (ms % 3'600'000 == 0 && ms > 0) return fmt::format("{}h", ms / 3'600'000);
   if (ms % 60'000 == 0 && ms > 0) return fmt::format("{}m", ms / 60'000);
   if (ms % 1000 == 0) return fmt::format("{}s", ms / 1000);
