@@ -115,43 +115,6 @@ std::string apply_modifier(std::string_view modifier, const std::string& value) 
   return value;
 }
 
-// Each value is its own quoted word, as in GNU parallel: {} over sources "a b" and "c" is two
-// arguments, 'a b' and c, not one "a b c".
-std::string quoted_words(const std::vector<std::string>& inputs, std::string_view modifier) {
-  std::string out;
-  for (size_t k = 0; k < inputs.size(); ++k) {
-    if (k > 0) out += ' ';
-    out += shell_quote(apply_modifier(modifier, inputs[k]));
-  }
-  return out;
-}
-
-std::string render(const Replacement& r, std::string_view tmpl, size_t pos,
-                   const std::vector<std::string>& inputs, uint64_t seq) {
-  switch (r.kind) {
-    case Replacement::Kind::kSeq:
-      return std::to_string(seq);
-    case Replacement::Kind::kSlot:
-      // The slot is only known to the worker that runs the job, so the shell fills it in.
-      return "\"$PROCPOOL_SLOT\"";
-    case Replacement::Kind::kAllInputs:
-      return quoted_words(inputs, r.modifier);
-    case Replacement::Kind::kSource:
-      break;
-  }
-  long long count = static_cast<long long>(inputs.size());
-  long long index = r.source > 0 ? r.source - 1 : count + r.source;  // {-1} is the last source
-  if (r.source == 0 || index < 0 || index >= count) {
-    std::string name(tmpl.substr(pos, r.length));
-    std::string have = count == 1 ? "there is 1 input source"
-                                  : "there are " + std::to_string(count) + " input sources";
-    throw std::invalid_argument("replacement string " + name + " names input source " +
-                                std::to_string(r.source) + ", but " + have +
-                                "; sources are numbered from 1 (or from -1 for the last)");
-  }
-  return shell_quote(apply_modifier(r.modifier, inputs[static_cast<size_t>(index)]));
-}
-
 // ASCII only, whatever the locale: bytes of UTF-8 text are quoted like any other.
 bool is_safe_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) ||
@@ -182,27 +145,211 @@ bool has_replacement(const std::string& tmpl) {
   return false;
 }
 
-std::string expand_template(const std::string& tmpl, const std::vector<std::string>& inputs,
-                            uint64_t seq) {
-  std::string out;
-  bool replaced = false;
-  size_t pos = 0;
-  while (pos < tmpl.size()) {
+namespace {
+
+// Where {N} points among `count` values, or -1 for none.
+long long value_index(long long source, size_t count) {
+  long long n = static_cast<long long>(count);
+  long long index = source > 0 ? source - 1 : n + source;  // {-1} is the last value
+  return source == 0 || index < 0 || index >= n ? -1 : index;
+}
+
+// GNU parallel's context groups end at a blank or a tab of the template (not at a newline).
+bool ends_context_group(char c) {
+  return c == ' ' || c == '\t';
+}
+
+}  // namespace
+
+Template::Template(const std::string& text, Mode mode) : mode_(mode) {
+  // GNU parallel appends " {}" to a command without replacement strings.
+  std::string tmpl = has_replacement(text) ? text : text.empty() ? "{}" : text + " {}";
+  std::vector<Piece> pieces;
+  auto add_text = [&pieces](char c) {
+    if (pieces.empty() || pieces.back().kind != Piece::Kind::kText) pieces.emplace_back();
+    pieces.back().text += c;
+  };
+  for (size_t pos = 0; pos < tmpl.size();) {
     std::optional<Replacement> r;
     if (tmpl[pos] == '{') r = parse_at(tmpl, pos);
     if (!r) {
-      out += tmpl[pos++];
+      add_text(tmpl[pos++]);
       continue;
     }
-    out += render(*r, tmpl, pos, inputs, seq);
+    Piece p;
+    p.modifier = std::string(r->modifier);
+    switch (r->kind) {
+      case Replacement::Kind::kAllInputs:
+        p.kind = Piece::Kind::kAll;
+        all_modifiers_.push_back(p.modifier);
+        break;
+      case Replacement::Kind::kSource:
+        p.kind = Piece::Kind::kPosition;
+        p.source = r->source;
+        p.text = tmpl.substr(pos, r->length);
+        break;
+      case Replacement::Kind::kSeq:
+        p.kind = Piece::Kind::kSeq;
+        break;
+      case Replacement::Kind::kSlot:
+        p.kind = Piece::Kind::kSlot;
+        break;
+    }
+    pieces.push_back(std::move(p));
     pos += r->length;
-    replaced = true;
   }
-  if (!replaced && !inputs.empty()) {
-    if (!out.empty()) out += ' ';
-    out += quoted_words(inputs, "");
+  if (mode_ == Mode::kEach) {
+    groups_.push_back(Group{std::move(pieces), false});
+    return;
+  }
+  // Cut the template into words and the blanks between them; a word holding {} repeats.
+  Group word, blanks;
+  auto close_word = [this, &word] {
+    if (word.pieces.empty()) return;
+    for (const auto& p : word.pieces) word.repeats = word.repeats || p.kind == Piece::Kind::kAll;
+    groups_.push_back(std::move(word));
+    word = Group{};
+  };
+  auto close_blanks = [this, &blanks] {
+    if (blanks.pieces.empty()) return;
+    groups_.push_back(std::move(blanks));
+    blanks = Group{};
+  };
+  for (auto& p : pieces) {
+    if (p.kind != Piece::Kind::kText) {
+      close_blanks();
+      word.pieces.push_back(std::move(p));
+      continue;
+    }
+    for (char c : p.text) {
+      Group& into = ends_context_group(c) ? blanks : word;
+      if (ends_context_group(c)) {
+        close_word();
+      } else {
+        close_blanks();
+      }
+      if (into.pieces.empty() || into.pieces.back().kind != Piece::Kind::kText) {
+        into.pieces.emplace_back();
+      }
+      into.pieces.back().text += c;
+    }
+  }
+  close_word();
+  close_blanks();
+}
+
+std::string Template::one_value(const Piece& p, const std::string& value) {
+  return shell_quote(apply_modifier(p.modifier, value));
+}
+
+std::string Template::render(const Piece& p, const std::vector<std::string>& values, uint64_t seq) {
+  switch (p.kind) {
+    case Piece::Kind::kText:
+      return p.text;
+    case Piece::Kind::kSeq:
+      return std::to_string(seq);
+    case Piece::Kind::kSlot:
+      // The slot is only known to the worker that runs the job, so the shell fills it in.
+      return "\"$PROCPOOL_SLOT\"";
+    case Piece::Kind::kPosition: {
+      // A value that is not there is nothing at all, not an empty word (GNU parallel).
+      long long at = value_index(p.source, values.size());
+      return at < 0 ? std::string() : one_value(p, values[static_cast<size_t>(at)]);
+    }
+    case Piece::Kind::kAll:
+      break;
+  }
+  return {};
+}
+
+size_t Template::fixed_length(const Group& g, const std::vector<std::string>& values,
+                              uint64_t seq) {
+  size_t n = 0;
+  for (const auto& p : g.pieces) {
+    if (p.kind == Piece::Kind::kText)
+      n += p.text.size();
+    else if (p.kind != Piece::Kind::kAll)
+      n += render(p, values, seq).size();
+  }
+  return n;
+}
+
+std::string Template::expand(const std::vector<std::string>& values, uint64_t seq) const {
+  std::string out;
+  for (const auto& g : groups_) {
+    if (mode_ == Mode::kContext && g.repeats && !values.empty()) {
+      // The whole word once per value, blank-separated: pic{}.jpg -> pica.jpg picb.jpg.
+      for (size_t i = 0; i < values.size(); ++i) {
+        if (i > 0) out += ' ';
+        for (const auto& p : g.pieces) {
+          out += p.kind == Piece::Kind::kAll ? one_value(p, values[i]) : render(p, values, seq);
+        }
+      }
+      continue;
+    }
+    for (const auto& p : g.pieces) {
+      if (p.kind != Piece::Kind::kAll) {
+        out += render(p, values, seq);
+        continue;
+      }
+      // Each value its own quoted word, as in GNU parallel: {} over "a b" and "c" is two
+      // arguments, 'a b' and c, not one "a b c".
+      for (size_t i = 0; i < values.size(); ++i) {
+        if (i > 0) out += ' ';
+        out += one_value(p, values[i]);
+      }
+    }
   }
   return out;
+}
+
+size_t Template::value_cost(const std::string& value) const {
+  size_t n = 0;
+  for (const auto& m : all_modifiers_) n += shell_quote(apply_modifier(m, value)).size();
+  return n;
+}
+
+size_t Template::length(const std::vector<std::string>& values, size_t cost_sum,
+                        uint64_t seq) const {
+  size_t count = values.size();
+  size_t n = cost_sum;  // every value through every {} (kEach) or every repeated word's {}
+  for (const auto& g : groups_) {
+    size_t fixed = fixed_length(g, values, seq);
+    if (mode_ == Mode::kContext && g.repeats && count > 0) {
+      n += count * fixed + (count - 1);  // the word's other pieces in every copy, blanks between
+      continue;
+    }
+    n += fixed;
+    if (count > 1) {
+      for (const auto& p : g.pieces) n += p.kind == Piece::Kind::kAll ? count - 1 : 0;
+    }
+  }
+  return n;
+}
+
+std::string Template::position_beyond(size_t values) const {
+  for (const auto& g : groups_) {
+    for (const auto& p : g.pieces) {
+      if (p.kind == Piece::Kind::kPosition && value_index(p.source, values) < 0) return p.text;
+    }
+  }
+  return {};
+}
+
+std::string expand_template(const std::string& tmpl, const std::vector<std::string>& inputs,
+                            uint64_t seq) {
+  Template t(tmpl);
+  std::string bad = t.position_beyond(inputs.size());
+  if (!bad.empty()) {
+    std::string have = inputs.size() == 1
+                           ? "there is 1 input source"
+                           : "there are " + std::to_string(inputs.size()) + " input sources";
+    throw std::invalid_argument("replacement string " + bad + " names input source " +
+                                bad.substr(1, bad.find_first_not_of("-0123456789", 1) - 1) +
+                                ", but " + have +
+                                "; sources are numbered from 1 (or from -1 for the last)");
+  }
+  return t.expand(inputs, seq);
 }
 
 }  // namespace procpool

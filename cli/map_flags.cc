@@ -1,0 +1,86 @@
+#include "cli/map_flags.h"
+
+#include <CLI/CLI.hpp>
+
+#include "cli/map_inputs.h"
+
+namespace procpool {
+
+void add_map_flags(CLI::App* map, MapOptions& o) {
+  auto* inputs = "Inputs";
+  map->add_option("-a,--arg-file", o.arg_files,
+                  "an input source: FILE's lines (- for stdin), as :::: FILE; before the "
+                  "sources after the template; repeatable")
+      ->type_name("FILE")
+      ->allow_extra_args(false)
+      ->group(inputs);
+  map->add_option("--arg-sep", o.arg_sep, "the word that starts ::: arguments (default :::)")
+      ->type_name("SEP")
+      ->group(inputs);
+  map->add_option("--arg-file-sep", o.arg_file_sep,
+                  "the word that starts :::: files (default ::::)")
+      ->type_name("SEP")
+      ->group(inputs);
+  map->add_flag("--link,--xapply", o.link,
+                "pair the sources up (value N of each) instead of every combination; a shorter "
+                "source wraps around (:::+ and ::::+ link one source, without wrapping)")
+      ->group(inputs);
+  map->add_option("-C,--colsep", o.colsep,
+                  "split each input into columns {1} {2} ... at REGEX; trims blanks around "
+                  "them (--trim n keeps them)")
+      ->type_name("REGEX")
+      ->group(inputs);
+  map->add_flag("--csv", o.csv,
+                "each input is a CSV record (RFC 4180: quoted fields may hold separators, \"\" "
+                "and line breaks); --colsep sets the separator (default ,)")
+      ->group(inputs);
+  map->add_option("--header", o.header,
+                  "the first input of each source names the columns: {name} {name.} {name/} "
+                  "...; --header : (split at --colsep, or at tabs)")
+      ->type_name("REGEX|:")
+      ->group(inputs);
+  map->add_option("--trim", o.trim,
+                  "strip blanks from each value: n (none), l, r, lr (both; the default with "
+                  "--colsep)")
+      ->type_name("n|l|r|lr")
+      ->group(inputs);
+  map->add_flag("--shuf", o.shuf,
+                "start the jobs in random order (all input is read first); ids, {#} and -k "
+                "stay in input order")
+      ->group(inputs);
+  auto* several = "Several inputs a job";
+  map->add_option("-n,--max-args", o.max_args,
+                  "at most N inputs a job, where {} is (0: one input, none in the command)")
+      ->type_name("N")
+      ->group(several);
+  map->add_option("-N,--max-replace-args", o.max_replace_args,
+                  "at most N inputs a job, {1}..{N} each; a word holding {} is repeated per "
+                  "input")
+      ->type_name("N")
+      ->group(several);
+  map->add_option("--max-lines", o.max_lines_each,
+                  "as -L, with the lines where {} is (GNU parallel's -l: words not repeated)")
+      ->type_name("N")
+      ->group(several);
+  map->add_option("-L", o.max_lines,
+                  "at most N input lines a job (a line ending in a blank goes on on the next); "
+                  "words holding {} repeated")
+      ->type_name("N")
+      ->group(several);
+  map->add_flag("-X", o.context_replace,
+                "as many inputs as fit one command line, a word holding {} repeated per input "
+                "(pic{}.jpg -> pica.jpg picb.jpg); input that fits one line is spread over the "
+                "workers")
+      ->group(several);
+  map->add_flag(
+         "-m", o.multiple,
+         "as many inputs as fit one command line, all where {} is (pre-{}-post -> pre-a b-post)")
+      ->group(several);
+  map->add_flag("--xargs", o.xargs, "as -m, and never spread over the workers")->group(several);
+  map->add_option("-s,--max-chars", o.max_chars,
+                  "commands at most N bytes long (default and most: what this system takes)")
+      ->type_name("N")
+      ->group(several);
+}
+
+}  // namespace procpool

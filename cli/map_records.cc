@@ -1,0 +1,116 @@
+#include "cli/map_records.h"
+
+#include <poll.h>
+
+#include <cerrno>
+
+#include <fmt/format.h>
+
+#include "cli/columns.h"
+#include "common/fd.h"
+#include "common/job_file.h"
+
+namespace procpool {
+
+namespace {
+
+// Perl's \s, which ends a continued line for GNU parallel's -L.
+bool is_perl_space(char c) {
+  return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
+}  // namespace
+
+RecordStream::RecordStream(std::vector<std::string> args, RecordRules rules)
+    : rules_(rules), name_("the ::: arguments"), args_(std::move(args)) {}
+
+RecordStream::RecordStream(Fd fd, std::string name, RecordRules rules)
+    : rules_(rules), name_(std::move(name)) {
+  reader_.emplace(std::move(fd), rules_.sep);
+}
+
+Fetched RecordStream::raw(std::string& piece) {
+  if (reader_) return reader_->fetch(piece);
+  if (next_arg_ >= args_.size()) return Fetched::kEnd;
+  piece = std::move(args_[next_arg_++]);
+  return Fetched::kJob;
+}
+
+void RecordStream::check_size(const std::string& partial) const {
+  if (partial.size() <= kMaxRecordBytes) return;
+  throw InputError(fmt::format(
+      "procpool map: {}, record {}: {} goes past {} KiB: no command can hold it", name_, count_ + 1,
+      in_csv_ ? "a quoted CSV field that is not closed" : "a line continued by trailing blanks",
+      kMaxRecordBytes >> 10));
+}
+
+Fetched RecordStream::fetch(std::string& record) {
+  for (;;) {
+    std::string piece;
+    Fetched got = raw(piece);
+    if (got == Fetched::kBlocked) return got;
+    if (got == Fetched::kEnd) {
+      if (in_csv_) {
+        throw InputError(fmt::format(
+            "procpool map: --csv: {}, record {}: a quoted field is not closed at the end of the "
+            "input (a '\"' is missing)",
+            name_, count_ + 1));
+      }
+      if (!in_continued_) return Fetched::kEnd;
+      in_continued_ = false;  // the last line ended in a blank: it is a record all the same
+      record = std::move(continued_);
+      continued_.clear();
+      ++count_;
+      return Fetched::kJob;
+    }
+    if (rules_.csv) {
+      // A line break inside quotes belongs to the field: the record goes on.
+      // Inside quotes or not is the parity of the quotes so far, counted once per line.
+      bool was_inside = in_csv_;
+      in_csv_ = was_inside != csv_inside_quotes(piece);
+      if (was_inside) {
+        csv_partial_ += rules_.sep;
+        csv_partial_ += piece;
+        piece = std::move(csv_partial_);
+        csv_partial_.clear();
+      }
+      if (in_csv_) {
+        csv_partial_ = std::move(piece);
+        check_size(csv_partial_);
+        continue;
+      }
+    }
+    if (rules_.continue_lines) {
+      if (in_continued_) piece = std::move(continued_) + piece;
+      in_continued_ = !piece.empty() && is_perl_space(piece.back());
+      if (in_continued_) {
+        continued_ = std::move(piece);
+        check_size(continued_);
+        continue;
+      }
+      continued_.clear();
+    }
+    record = std::move(piece);
+    ++count_;
+    return Fetched::kJob;
+  }
+}
+
+std::optional<std::string> RecordStream::next() {
+  std::string record;
+  for (;;) {
+    switch (fetch(record)) {
+      case Fetched::kJob:
+        return record;
+      case Fetched::kEnd:
+        return std::nullopt;
+      case Fetched::kBlocked: {
+        pollfd p{fd(), POLLIN, 0};
+        if (::poll(&p, 1, -1) < 0 && errno != EINTR) throw_errno("poll (reading input)");
+        break;
+      }
+    }
+  }
+}
+
+}  // namespace procpool
