@@ -163,6 +163,17 @@ Millis parse_duration_flag(const std::string& flag, const std::string& text, boo
   return *d;
 }
 
+double parse_timeout_percent(const std::string& text) {
+  double v = text.size() > 1 && text.back() == '%' ? number(text.substr(0, text.size() - 1)) : -1;
+  if (v <= 0 || v > 1e9) {
+    throw UsageError(fmt::format(
+        "--timeout {}: expected {}, or a percentage greater than zero of the median run time "
+        "of the jobs that succeeded so far (200%)",
+        text, kDurationForms));
+  }
+  return v / 100;
+}
+
 int parse_jobs(const std::string& text, int cpus) {
   std::string digits = text;
   bool percent = !digits.empty() && digits.back() == '%';

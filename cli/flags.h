@@ -38,6 +38,8 @@ std::vector<StopStep> parse_term_seq(const std::string& text);
 uint64_t parse_size(const std::string& flag, const std::string& text);
 // A duration flag value (see kDurationForms); zero allowed only when `allow_zero`.
 Millis parse_duration_flag(const std::string& flag, const std::string& text, bool allow_zero);
+// GNU parallel's relative --timeout: "200%" of the median run time, as a factor (2.0).
+double parse_timeout_percent(const std::string& text);
 // "N", "N%" of the CPUs, or 0 for one per CPU.
 int parse_jobs(const std::string& text, int cpus);
 // "failed,timeout,crashed" (any subset).

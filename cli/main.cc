@@ -6,8 +6,10 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/exit_status.h"
+#include "cli/map_flags.h"
 #include "cli/run_command.h"
 #include "cli/signals.h"
+#include "cli/unknown_option.h"
 #include "common/fd.h"
 #include "common/log.h"
 #include "worker/worker.h"
@@ -78,7 +80,8 @@ void add_common_options(CLI::App* cmd, procpool::RunOptions& run) {
       ->group(scheduling);
   auto* failures = "Failures";
   cmd->add_option("--timeout", run.timeout,
-                  "default time limit per attempt: 30, 1.5s, 200ms, 2m, 1h (a job's own "
+                  "default time limit per attempt: 30, 1.5s, 200ms, 2m, 1h2m3s, 1d; or N% of "
+                  "the median run time of the jobs that succeeded so far (200%) (a job's own "
                   "\"timeout\" wins)")
       ->group(failures);
   cmd->add_option("--term-seq", run.term_seq,
@@ -197,14 +200,17 @@ int main(int argc, char** argv) {
   bool lines = false;
   run_cmd->add_flag("--lines", lines, "FILE holds one shell command per line (streamed)");
   add_common_options(run_cmd, run);
+  run_cmd->allow_extras();  // what it does not take is judged by parse_command_line
 
   auto* map_cmd = app.add_subcommand(
       "map",
       "Run TEMPLATE once per input: procpool map 'gzip {}' ::: a.log b.log; inputs from "
       "::: arguments, :::: files, or stdin lines.\nUsage: procpool map [OPTIONS] TEMPLATE "
       "[::: ARG...] [:::: FILE...] (options go before the template: every word from the "
-      "template on belongs to the command and its inputs)");
+      "template on belongs to the command and its inputs; -- ends the options, for a template "
+      "that starts with -)");
   map_cmd->add_flag("-0,--null", run.null_sep, "inputs are separated by NUL, not newline");
+  procpool::add_map_flags(map_cmd, run.map);  // -n -N -X -m -L, --colsep, --csv, -a, --shuf...
   add_common_options(map_cmd, run);
   // Everything from the template on belongs to it and its inputs, as with GNU parallel and
   // xargs: in `procpool map gzip -9 ::: -x.log`, -9 and -x.log are not procpool's flags. So
@@ -216,18 +222,23 @@ int main(int argc, char** argv) {
                               "combination); without them, stdin lines.\n") +
                   kExitStatusHelp);
 
+  procpool::CommandLine line;
   try {
-    app.parse(argc, argv);
+    line = procpool::parse_command_line(app, *map_cmd, argc, argv);
   } catch (const CLI::ParseError& e) {
     int code = app.exit(e);
     return code == 0 ? 0 : procpool::kExitUsage;
+  }
+  if (line.error) {
+    fmt::print(stderr, "{}\nRun with --help for more information.\n", *line.error);
+    return procpool::kExitUsage;
   }
   for (auto* cmd : {run_cmd, map_cmd}) {
     if (cmd->parsed()) run.hosts.slurm = cmd->count("--slurm") > 0;
   }
   if (map_cmd->parsed()) {
     run.input = procpool::RunOptions::Input::kMap;
-    run.map_words = map_cmd->remaining();
+    run.map_words = std::move(line.map_words);
     if (run.map_words.empty()) {
       fmt::print(stderr,
                  "procpool map: the template is missing: give the command to run for each input, "

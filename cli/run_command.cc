@@ -21,6 +21,7 @@
 #include "cli/html_report.h"
 #include "cli/jsonl_printer.h"
 #include "cli/line_writer.h"
+#include "cli/map_source.h"
 #include "cli/progress.h"
 #include "cli/shard.h"
 #include "cli/signals.h"
@@ -57,7 +58,11 @@ Plan make_plan(const RunOptions& o) {
   if (!o.worker_timeout.empty()) {
     p.pool.start_timeout = parse_duration_flag("--worker-timeout", o.worker_timeout, false);
   }
-  if (!o.timeout.empty()) p.defaults.timeout = parse_duration_flag("--timeout", o.timeout, false);
+  if (!o.timeout.empty() && o.timeout.back() == '%') {
+    p.pool.relative_timeout = parse_timeout_percent(o.timeout);  // jobs' own timeouts still win
+  } else if (!o.timeout.empty()) {
+    p.defaults.timeout = parse_duration_flag("--timeout", o.timeout, false);
+  }
   if (!o.term_seq.empty()) p.pool.stop = parse_term_seq(o.term_seq);
   if (o.retries < 0 || o.retries > 1000) {
     throw UsageError(
@@ -103,12 +108,14 @@ Plan make_plan(const RunOptions& o) {
   return p;
 }
 
-std::unique_ptr<JobSource> open_source(const RunOptions& o, const JobDefaults& defaults) {
+// `workers`: -X and -m spread input that fits one command over them.
+std::unique_ptr<JobSource> open_source(const RunOptions& o, const JobDefaults& defaults,
+                                       int workers) {
   switch (o.input) {
     case RunOptions::Input::kLines:
       return lines_source(o.file, defaults);
     case RunOptions::Input::kMap:
-      return map_source(parse_map_words(o.map_words, o.null_sep ? '\0' : '\n'), defaults);
+      return map_source(o.map_words, o.map, o.null_sep, workers, defaults);
     case RunOptions::Input::kJobFile:
       break;
   }
@@ -238,7 +245,7 @@ int run_batch(const RunOptions& options) {
   std::optional<SignalEvents> signals;              // from here on, taken by the loop
   try {
     plan = make_plan(options);
-    Arranged arranged = arrange(options, open_source(options, plan.defaults));
+    Arranged arranged = arrange(options, open_source(options, plan.defaults, plan.pool.workers));
     source = std::move(arranged.source);
     start_rank = std::move(arranged.start_rank);
     if (options.dry_run) return dry_run(*source, options.tag);

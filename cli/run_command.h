@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "cli/hosts.h"
+#include "cli/map_inputs.h"
 
 namespace procpool {
 
@@ -16,6 +17,7 @@ struct RunOptions {
   std::string file = "-";              // job file or --lines file, "-" for stdin
   std::vector<std::string> map_words;  // procpool map: TEMPLATE... [::: ARGS] [:::: FILES]
   bool null_sep = false;               // -0: inputs separated by NUL, not newline
+  MapOptions map;                      // procpool map: -n, -X, --colsep, -a, --shuf, ...
   bool keep_order = false;             // -k
   bool tag = false;                    // --tag
   bool line_buffer = false;            // --line-buffer

@@ -10,7 +10,6 @@
 
 #include <fmt/format.h>
 
-#include "cli/template.h"
 #include "common/job_file.h"
 
 namespace procpool {
@@ -58,92 +57,6 @@ class LinesSource : public JobSource {
  private:
   RecordReader reader_;
   JobDefaults defaults_;
-  uint64_t count_ = 0;
-};
-
-// Walks the cartesian product of the sources, the first source varying slowest (as GNU
-// parallel). Only a lone source is streamed; with several, all but none are needed in memory,
-// so every source is read up front.
-class MapSource : public JobSource {
- public:
-  MapSource(MapInputs in, JobDefaults defaults)
-      : in_(std::move(in)), defaults_(std::move(defaults)) {
-    size_t sources = in_.args.size() + in_.files.size();
-    if (sources == 0) {
-      stream_.emplace(open_input("-"), in_.sep);
-      return;
-    }
-    // Rebuild the sources in command-line order: ::: lists and :::: files interleaved.
-    std::vector<std::vector<std::string>> ordered(sources);
-    std::vector<bool> is_file(sources, false);
-    for (const auto& [pos, path] : in_.files) is_file[pos] = true;
-    size_t next_args = 0;
-    for (size_t i = 0; i < sources; ++i) {
-      if (!is_file[i]) ordered[i] = std::move(in_.args[next_args++]);
-    }
-    if (sources == 1 && is_file[0]) {
-      stream_.emplace(open_input(in_.files[0].second), in_.sep);
-      streamed_file_ = in_.files[0].second != "-";
-      return;
-    }
-    for (const auto& [pos, path] : in_.files) {
-      RecordReader r(open_input(path), in_.sep);
-      while (auto rec = r.next()) ordered[pos].push_back(std::move(*rec));
-    }
-    sources_ = std::move(ordered);
-    for (const auto& s : sources_) empty_ = empty_ || s.empty();
-    odometer_.assign(sources_.size(), 0);
-  }
-
-  Fetched fetch(std::optional<Job>& job) override {
-    std::vector<std::string> values;
-    if (stream_) {
-      std::string rec;
-      Fetched got = stream_->fetch(rec);
-      if (got != Fetched::kJob) return got;
-      values.push_back(std::move(rec));
-    } else {
-      if (empty_ || done_) return Fetched::kEnd;
-      for (size_t i = 0; i < sources_.size(); ++i) values.push_back(sources_[i][odometer_[i]]);
-      advance();
-    }
-    job.emplace();
-    apply_defaults(*job, defaults_);
-    job->id = ++count_;
-    try {
-      job->shell = expand_template(in_.tmpl, values, job->id);
-    } catch (const std::invalid_argument& e) {
-      throw InputError(std::string("procpool map: ") + e.what());
-    }
-    // Named by its input, as GNU parallel's --tag does: what varies is what identifies it.
-    for (const auto& v : values) job->name += (job->name.empty() ? "" : " ") + v;
-    return Fetched::kJob;
-  }
-  int wait_fd() const override { return stream_ ? stream_->fd() : -1; }
-  bool drainable() const override { return !stream_ || streamed_file_; }
-  std::optional<uint64_t> size() const override {
-    if (stream_) return std::nullopt;
-    uint64_t n = 1;
-    for (const auto& s : sources_) n *= s.size();
-    return n;
-  }
-
- private:
-  void advance() {
-    for (size_t i = sources_.size(); i-- > 0;) {
-      if (++odometer_[i] < sources_[i].size()) return;
-      odometer_[i] = 0;
-    }
-    done_ = true;
-  }
-
-  MapInputs in_;
-  JobDefaults defaults_;
-  std::optional<RecordReader> stream_;             // a lone source, read as it comes
-  bool streamed_file_ = false;                     // ... and it is a named file
-  std::vector<std::vector<std::string>> sources_;  // all sources, when several
-  std::vector<size_t> odometer_;                   // current combination
-  bool empty_ = false, done_ = false;
   uint64_t count_ = 0;
 };
 
@@ -262,44 +175,6 @@ std::optional<Job> JobSource::next() {
 
 std::unique_ptr<JobSource> lines_source(const std::string& path, const JobDefaults& defaults) {
   return std::make_unique<LinesSource>(open_input(path), defaults);
-}
-
-MapInputs parse_map_words(const std::vector<std::string>& words, char sep) {
-  MapInputs in;
-  in.sep = sep;
-  size_t i = 0;
-  for (; i < words.size() && words[i] != ":::" && words[i] != "::::"; ++i) {
-    if (!in.tmpl.empty()) in.tmpl += ' ';
-    in.tmpl += words[i];
-  }
-  if (in.tmpl.empty()) {
-    throw InputError("procpool map: no command template; try procpool map 'gzip {}' ::: *.log");
-  }
-  size_t position = 0;
-  while (i < words.size()) {
-    bool files = words[i] == "::::";
-    ++i;
-    size_t start = i;
-    for (; i < words.size() && words[i] != ":::" && words[i] != "::::"; ++i) {
-      if (files) {
-        in.files.emplace_back(position++, words[i]);
-      }
-    }
-    if (!files) {
-      in.args.emplace_back(words.begin() + static_cast<std::ptrdiff_t>(start),
-                           words.begin() + static_cast<std::ptrdiff_t>(i));
-      ++position;
-    }
-    if (start == i) {
-      throw InputError(fmt::format("procpool map: '{}' is followed by nothing; give {} after it",
-                                   files ? "::::" : ":::", files ? "file names" : "arguments"));
-    }
-  }
-  return in;
-}
-
-std::unique_ptr<JobSource> map_source(MapInputs inputs, const JobDefaults& defaults) {
-  return std::make_unique<MapSource>(std::move(inputs), defaults);
 }
 
 }  // namespace procpool

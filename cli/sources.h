@@ -1,5 +1,6 @@
-// Where a batch's jobs come from: a whole job file, or a stream (command lines, map inputs)
-// read as the batch runs, so jobs start before the input ends and memory stays flat.
+// Where a batch's jobs come from: a whole job file, or a stream (command lines, map inputs:
+// cli/map_source.h) read as the batch runs, so jobs start before the input ends and memory
+// stays flat.
 #pragma once
 
 #include <memory>
@@ -76,17 +77,5 @@ Fd open_input(const std::string& path);
 
 // `--lines`: each non-empty line is one shell command.
 std::unique_ptr<JobSource> lines_source(const std::string& path, const JobDefaults& defaults);
-
-// `procpool map TEMPLATE [::: ARGS...] [:::: FILES...]`: one job per input (or per combination
-// of inputs when there are several sources); stdin lines when there is no source.
-struct MapInputs {
-  std::string tmpl;                                   // the command template
-  std::vector<std::vector<std::string>> args;         // ::: sources, in order
-  std::vector<std::pair<size_t, std::string>> files;  // :::: sources: (position, path)
-  char sep = '\n';                                    // '\0' with -0/--null
-};
-// Splits `procpool map`'s words into template and sources. Throws InputError.
-MapInputs parse_map_words(const std::vector<std::string>& words, char sep);
-std::unique_ptr<JobSource> map_source(MapInputs inputs, const JobDefaults& defaults);
 
 }  // namespace procpool

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cmath>
 #include <csignal>
 #include <cstring>
 #include <system_error>
@@ -161,6 +162,10 @@ struct PoolManager::Worker {
   // The process limit refused its last job: it gets no other before then.
   std::optional<Clock::time_point> refused_until;
   Millis refused_pause{0};  // the pause after its next refusal
+  // PoolOptions::relative_timeout: when its job's start frame came, and why the job was
+  // stopped for running past it ("" when it was not).
+  Clock::time_point job_started_at;
+  std::string over_median;
 };
 
 struct PoolManager::Exiting {
@@ -339,6 +344,7 @@ void PoolManager::dispatch() {
       w->may_have_run = false;
       w->job_pid = -1;
       w->kill_sent = 0;
+      w->over_median.clear();
       w->backstop.reset();
       if (const auto& timeout = e.future.job().timeout) {
         w->backstop =
@@ -406,6 +412,7 @@ int PoolManager::poll_timeout() const {
     if (!w->hello) consider(w->started + options_.start_timeout);
     if (w->current && !w->acknowledged && w->hello) consider(w->sent_at + options_.start_timeout);
     if (w->current) consider(w->backstop);
+    consider(median_deadline(*w));
     // Only while still ahead: a pause that is over is no reason to wake (a 0 ms timeout would
     // spin while the worker waits for --delay, or retires).
     if (!pending_.empty() && !w->current && !w->retiring && w->refused_until &&
@@ -498,12 +505,31 @@ void PoolManager::enforce_deadlines() {
       w.may_have_run = true;
       lose_worker(i, "did not start its job within " + format_duration(options_.start_timeout) +
                          " (stopped or stuck?)");
+    } else if (auto past = median_deadline(w); past && now >= *past) {
+      // Stopped as its worker stops a job at its own timeout, and reported as one.
+      w.over_median = fmt::format(
+          "ran longer than {:g}% of the median run time of the jobs that succeeded so far ({})",
+          options_.relative_timeout * 100,
+          format_duration(Millis(std::llround(*succeeded_.median() * 1e3))));
+      send_stop(w, false);
+      w.backstop_status = Status::kTimeout;
     } else if (w.current && w.backstop && now >= *w.backstop) {
       end_job_ourselves(i, w.backstop_status, w.backstop_why);
     } else if (!w.current && w.retire_by && now >= *w.retire_by) {
       lose_worker(i, "did not exit when its work was done (stopped or stuck?)");
     }
   }
+}
+
+std::optional<Clock::time_point> PoolManager::median_deadline(const Worker& w) const {
+  if (options_.relative_timeout <= 0 || !w.current || !w.acknowledged || w.kill_sent > 0 ||
+      w.current->future.job().timeout) {
+    return std::nullopt;  // a job's own timeout wins
+  }
+  auto median = succeeded_.median();
+  if (!median) return std::nullopt;
+  return w.job_started_at + std::chrono::duration_cast<Clock::duration>(
+                                std::chrono::duration<double>(*median * options_.relative_timeout));
 }
 
 void PoolManager::reap_exiting() {
@@ -646,6 +672,7 @@ void PoolManager::handle_message(Worker& w, std::string_view body) {
     }
     w.job_pid = start->pid;
     w.acknowledged = true;
+    w.job_started_at = Clock::now();
     jobs_refused_since_.reset();
     w.refused_until.reset();
     w.refused_pause = Millis(0);
@@ -724,6 +751,11 @@ void PoolManager::finish_attempt(Worker& w, const Ended& end) {
       r.status = Status::kTimeout;
       break;
     case EndHow::kKilled:
+      if (!w.over_median.empty() && !e.stopped) {
+        r.status = Status::kTimeout;  // as a timeout of its own would end, retries included
+        r.error = w.over_median;
+        break;
+      }
       r.status = Status::kCancelled;
       r.halted = halted_now_ && !e.stopped;
       r.error = e.stopped  ? "stopped by ProcessPool::stop before it finished"
@@ -985,6 +1017,7 @@ void PoolManager::settle_loss(Exiting& x) {
 
 void PoolManager::complete(Entry e, Result r) {
   r.attempts = e.attempts;
+  if (options_.relative_timeout > 0 && r.ok()) succeeded_.add(r.duration_s);
   Future f = e.future;
   f.set_result(std::move(r));  // done-callbacks run here; their exceptions are logged
   if (!options_.halt_when) return;

@@ -16,6 +16,7 @@
 #include <procpool/pool.h>
 #include "common/fd.h"
 #include "common/frame.h"
+#include "common/run_time_median.h"
 #include "common/worker_process.h"
 
 namespace procpool {
@@ -68,6 +69,8 @@ class PoolManager {
   void poll_events();        // wait, then read and write what is ready
   void enforce_deadlines();  // hellos, acknowledgements, backstops, closing workers
   void reap_exiting();       // workers on their way out, and what is left of their jobs
+  // When worker `w`'s job passes PoolOptions::relative_timeout, as the median stands now.
+  std::optional<Clock::time_point> median_deadline(const Worker& w) const;
 
   // Workers.
   bool start_worker();
@@ -118,6 +121,7 @@ class PoolManager {
   std::vector<std::unique_ptr<Exiting>> exiting_;    // lost or retired, not yet reaped
   std::deque<Entry> pending_;                        // waiting for an idle worker
   std::multimap<Clock::time_point, Entry> delayed_;  // retries waiting out --retry-delay
+  RunTimeMedian succeeded_;  // run times of the jobs that succeeded, for relative_timeout
   // Copied from shared_ under its lock, or set by a halt.
   bool shutting_down_ = false;
   bool cancel_pending_ = false;

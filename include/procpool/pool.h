@@ -74,6 +74,11 @@ struct PoolOptions {
   std::vector<Status> retry_on = {Status::kFailed, Status::kTimeout, Status::kCrashed};
   Millis retry_delay{0};  // before the first retry; doubled for each one after
   Millis start_delay{0};  // at least this long between two job starts (--delay)
+  // GNU parallel's --timeout N%: an attempt of a job without a timeout of its own ends
+  // `timeout` once it has run longer than this many times the median run time of the jobs that
+  // succeeded so far in this pool (2.0 for 200%). The median moves as jobs succeed, and applies
+  // to the attempts already running; before the first success there is no limit. 0: none.
+  double relative_timeout = 0;
   // A worker that has not said hello by then is given up (a hung ssh, a wrong binary); so is
   // one that was sent a job and has not said it started it.
   Millis start_timeout{30'000};
