@@ -98,19 +98,11 @@ Fetched RecordStream::fetch(std::string& record) {
 
 std::optional<std::string> RecordStream::next() {
   std::string record;
-  for (;;) {
-    switch (fetch(record)) {
-      case Fetched::kJob:
-        return record;
-      case Fetched::kEnd:
-        return std::nullopt;
-      case Fetched::kBlocked: {
-        pollfd p{fd(), POLLIN, 0};
-        if (::poll(&p, 1, -1) < 0 && errno != EINTR) throw_errno("poll (reading input)");
-        break;
-      }
-    }
+  if (!fetch_waiting([this](std::string& r) { return fetch(r); }, [this] { return fd(); },
+                     record)) {
+    return std::nullopt;
   }
+  return record;
 }
 
 }  // namespace procpool

@@ -122,15 +122,9 @@ class MapSource : public JobSource {
   // --shuf: every job made first (ids and {#} in input order), then started in random order.
   void shuffle_all() {
     std::optional<Job> job;
-    for (;;) {
-      Fetched got = next_job(job);
-      if (got == Fetched::kEnd) break;
-      if (got == Fetched::kJob) {
-        shuffled_.push_back(std::move(*job));
-        continue;
-      }
-      pollfd p{inputs_.wait_fd(), POLLIN, 0};
-      if (::poll(&p, 1, -1) < 0 && errno != EINTR) throw_errno("poll (reading input)");
+    while (fetch_waiting([this](std::optional<Job>& j) { return next_job(j); },
+                         [this] { return inputs_.wait_fd(); }, job)) {
+      shuffled_.push_back(std::move(*job));
     }
     std::mt19937_64 random(std::random_device{}());
     std::shuffle(shuffled_.begin(), shuffled_.end(), random);

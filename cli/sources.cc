@@ -141,36 +141,25 @@ Fetched RecordReader::fetch(std::string& record) {
 
 std::optional<std::string> RecordReader::next() {
   std::string record;
-  for (;;) {
-    switch (fetch(record)) {
-      case Fetched::kJob:
-        return record;
-      case Fetched::kEnd:
-        return std::nullopt;
-      case Fetched::kBlocked: {
-        pollfd p{fd_.get(), POLLIN, 0};
-        if (::poll(&p, 1, -1) < 0 && errno != EINTR) throw_errno("poll (reading input)");
-        break;
-      }
-    }
+  if (!fetch_waiting([this](std::string& r) { return fetch(r); }, [this] { return fd_.get(); },
+                     record)) {
+    return std::nullopt;
   }
+  return record;
+}
+
+void wait_readable(int fd) {
+  pollfd p{fd, POLLIN, 0};
+  if (::poll(&p, 1, -1) < 0 && errno != EINTR) throw_errno("poll (reading input)");
 }
 
 std::optional<Job> JobSource::next() {
   std::optional<Job> job;
-  for (;;) {
-    switch (fetch(job)) {
-      case Fetched::kJob:
-        return job;
-      case Fetched::kEnd:
-        return std::nullopt;
-      case Fetched::kBlocked: {
-        pollfd p{wait_fd(), POLLIN, 0};
-        if (::poll(&p, 1, -1) < 0 && errno != EINTR) throw_errno("poll (reading input)");
-        break;
-      }
-    }
+  if (!fetch_waiting([this](std::optional<Job>& j) { return fetch(j); },
+                     [this] { return wait_fd(); }, job)) {
+    return std::nullopt;
   }
+  return job;
 }
 
 std::unique_ptr<JobSource> lines_source(const std::string& path, const JobDefaults& defaults) {

@@ -21,6 +21,20 @@ enum class Fetched {
   kEnd,      // no more
 };
 
+// Waits until `fd` is readable, after a fetch said kBlocked. Throws on a poll error.
+void wait_readable(int fd);
+
+// Fetches into `item` until there is one (true) or the input ends (false), waiting for input
+// in between: the one blocking loop of every source and reader.
+template <typename Fetch, typename WaitFd, typename Item>
+bool fetch_waiting(Fetch fetch, WaitFd wait_fd, Item& item) {
+  for (;;) {
+    Fetched got = fetch(item);
+    if (got != Fetched::kBlocked) return got == Fetched::kJob;
+    wait_readable(wait_fd());
+  }
+}
+
 class JobSource {
  public:
   virtual ~JobSource() = default;
