@@ -154,6 +154,30 @@ uint64_t parse_size(const std::string& flag, const std::string& text) {
   return static_cast<uint64_t>(v * scale);
 }
 
+LoadLimit parse_load(const std::string& text) {
+  auto bad = [&] {
+    return UsageError(fmt::format(
+        "--load {}: expected the load average below which jobs start (4, 2.5), a percentage of "
+        "the CPUs of the host they run on (100%: one per CPU), or +N / -N for N more or fewer "
+        "than its CPUs",
+        text));
+  };
+  if (text.empty()) throw bad();
+  if (text.back() == '%') {
+    double v = number(text.substr(0, text.size() - 1));
+    if (v < 0 || v > 1e6) throw bad();
+    return {v / 100, 0};
+  }
+  if (text[0] == '+' || text[0] == '-') {
+    double v = number(text.substr(1));
+    if (v < 0 || v > 1e6) throw bad();
+    return {1, text[0] == '-' ? -v : v};
+  }
+  double v = number(text);
+  if (v < 0 || v > 1e9) throw bad();
+  return {0, v};
+}
+
 Millis parse_duration_flag(const std::string& flag, const std::string& text, bool allow_zero) {
   auto d = parse_duration(text);
   if (!d || (!allow_zero && d->count() == 0)) {
@@ -178,15 +202,21 @@ int parse_jobs(const std::string& text, int cpus) {
   std::string digits = text;
   bool percent = !digits.empty() && digits.back() == '%';
   if (percent) digits.pop_back();
+  int sign = 0;  // +N, -N: CPUs more or fewer
+  if (!percent && !digits.empty() && (digits[0] == '+' || digits[0] == '-')) {
+    sign = digits[0] == '+' ? 1 : -1;
+    digits.erase(0, 1);
+  }
   double v = number(digits);
   if (v < 0 || v != std::floor(v) || v > 100000) {
     throw UsageError(fmt::format(
-        "-j {}: expected a number of jobs at once (4), a percentage of the {} CPUs (50%), or 0 "
-        "for one per CPU",
+        "-j {}: expected a number of jobs at once (4), a percentage of the {} CPUs (50%), +N or "
+        "-N for N more or fewer than the CPUs, or 0 for as many as possible",
         text, cpus));
   }
   if (percent) return std::max(1, static_cast<int>(std::lround(v * cpus / 100.0)));
-  return v == 0 ? cpus : static_cast<int>(v);
+  if (sign) return std::max(1, cpus + sign * static_cast<int>(v));
+  return v == 0 ? kAsManyAsPossible : static_cast<int>(v);
 }
 
 std::vector<Status> parse_retry_on(const std::string& text) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include <procpool/job.h>
+#include <procpool/start_gate.h>
 #include "common/messages.h"
 
 namespace procpool {
@@ -36,11 +37,18 @@ HaltPolicy parse_halt(const std::string& text);
 std::vector<StopStep> parse_term_seq(const std::string& text);
 // "512M", "2G", "1048576", "64K": bytes.
 uint64_t parse_size(const std::string& flag, const std::string& text);
+// GNU parallel's --load: "4", "2.5", "100%" (of the host's CPUs), "+2" or "-1" (CPUs more or
+// fewer than the host has).
+LoadLimit parse_load(const std::string& text);
 // A duration flag value (see kDurationForms); zero allowed only when `allow_zero`.
 Millis parse_duration_flag(const std::string& flag, const std::string& text, bool allow_zero);
 // GNU parallel's relative --timeout: "200%" of the median run time, as a factor (2.0).
 double parse_timeout_percent(const std::string& text);
-// "N", "N%" of the CPUs, or 0 for one per CPU.
+// -j 0, as GNU parallel means it: every job at once. The pool starts workers only as jobs wait
+// for one, and no more than the descriptor and process limits allow (it warns when those cut
+// it short), so this is a ceiling, not a cost.
+inline constexpr int kAsManyAsPossible = 1024;
+// "N", "N%" of the CPUs, "+N"/"-N" CPUs more or fewer (at least 1), or 0: kAsManyAsPossible.
 int parse_jobs(const std::string& text, int cpus);
 // "failed,timeout,crashed" (any subset).
 std::vector<Status> parse_retry_on(const std::string& text);

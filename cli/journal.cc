@@ -55,6 +55,11 @@ std::string canonical(const Job& job) {
   }
   out += "cwd";
   field(out, job.cwd);
+  // Only when there is one, so journals of jobs without stay valid.
+  if (job.input) {
+    out += "stdin";
+    field(out, *job.input);
+  }
   return out;
 }
 

@@ -31,7 +31,8 @@ void setup_logging(int verbose, bool quiet) {
 // Flags shared by `run` and `map`.
 void add_common_options(CLI::App* cmd, procpool::RunOptions& run) {
   cmd->add_option("-j,--jobs", run.jobs,
-                  "jobs at once: N, N% of the CPUs, or 0 for one per CPU (the default)");
+                  "jobs at once: N, N% of the CPUs, +N/-N CPUs more or fewer, or 0 for as many as "
+                  "possible (default: one per CPU)");
   cmd->add_option("--format", run.format, "output format: text (default) or jsonl")
       ->check(CLI::IsMember({"text", "jsonl"}));
   cmd->add_flag("-q,--quiet", run.quiet, "only the jobs' output and errors");
@@ -43,8 +44,9 @@ void add_common_options(CLI::App* cmd, procpool::RunOptions& run) {
       ->group(output);
   cmd->add_flag("--tag", run.tag, "start every output line with the job's name and a tab")
       ->group(output);
-  cmd->add_flag("--line-buffer", run.line_buffer,
-                "print output lines as they arrive (whole lines), not one block per job")
+  cmd->add_flag("--line-buffer,--lb", run.line_buffer,
+                "print output lines as they arrive (whole lines), not one block per job; "
+                "with -k, the oldest job's as they arrive and each later job's in its turn")
       ->group(output);
   cmd->add_option("--ci", run.ci,
                   "fold each job's block in the CI log: auto (GitHub or GitLab when their "
@@ -66,6 +68,17 @@ void add_common_options(CLI::App* cmd, procpool::RunOptions& run) {
                   "replace a worker after it ran this many jobs (0: never)")
       ->group(scheduling);
   cmd->add_option("--delay", run.delay, "wait at least this long between job starts")
+      ->group(scheduling);
+  cmd->add_option("--load", run.load,
+                  "start a job only while the 1-minute load average of the host it runs on is "
+                  "below N: 4, 2.5, N% of its CPUs (100%: one per CPU), +N or -N CPUs")
+      ->type_name("N")
+      ->group(scheduling);
+  cmd->add_option("--memfree", run.memfree,
+                  "start a job only while the host it runs on has SIZE of memory available "
+                  "(MemAvailable): 512M, 2G (K M G T: powers of 1024; k m g t: of 1000); running "
+                  "jobs are never killed for it")
+      ->type_name("SIZE")
       ->group(scheduling);
   cmd->add_option("--timings", run.timings,
                   "past durations from FILE: a procpool journal or a JUnit XML report; known "
@@ -239,6 +252,7 @@ int main(int argc, char** argv) {
   if (map_cmd->parsed()) {
     run.input = procpool::RunOptions::Input::kMap;
     run.map_words = std::move(line.map_words);
+    if (run.map.tagstring) run.tag = true;  // GNU parallel: --tagstring implies --tag
     if (run.map_words.empty()) {
       fmt::print(stderr,
                  "procpool map: the template is missing: give the command to run for each input, "

@@ -21,7 +21,7 @@ RecordStream open_source(const MapSourceSpec& s, const RecordRules& rules) {
 MapCombinations::MapCombinations(const std::vector<MapSourceSpec>& sources, const MapPlan& plan)
     : plan_(plan) {
   if (plan_.colsep) splitter_.emplace(*plan_.colsep);
-  RecordRules rules{plan_.sep, plan_.csv, plan_.continue_lines};
+  RecordRules rules{plan_.sep, plan_.csv, plan_.continue_lines, plan_.eof, plan_.skip_blank};
   size_t position = 1;  // of the next column name
   for (size_t i = 0; i < sources.size(); ++i) {
     // --header 0: {FILE} for the values of the source read from FILE.

@@ -48,6 +48,51 @@ void add_map_flags(CLI::App* map, MapOptions& o) {
                 "start the jobs in random order (all input is read first); ids, {#} and -k "
                 "stay in input order")
       ->group(inputs);
+  map->add_option("-I", o.replace, "STR instead of {} in the template (as xargs -I)")
+      ->type_name("STR")
+      ->group(inputs);
+  map->add_option("-d,--delimiter", o.delimiter,
+                  "inputs end with character C, not a newline (\\n \\t \\0 \\xHH escapes)")
+      ->type_name("C")
+      ->group(inputs);
+  map->add_option("-E", o.eof, "an input equal to STR ends its source: nothing after it is read")
+      ->type_name("STR")
+      ->group(inputs);
+  map->add_flag("-r,--no-run-if-empty", o.no_run_if_empty,
+                "leave out inputs that are empty or blanks only")
+      ->group(inputs);
+  map->add_flag("--will-cite,--group", o.gnu_no_ops,
+                "accepted for GNU parallel's scripts; nothing to do (no notice to silence, and "
+                "output is grouped by job already)")
+      ->group(inputs);
+  map->add_flag("--quote", o.quote,
+                "run the template's words as they are, each one argument, not through the "
+                "shell's eyes (GNU parallel's -q; procpool's -q is --quiet)")
+      ->group(inputs);
+  map->add_option("--tagstring", o.tagstring,
+                  "name each job STR, replacement strings expanded (values as they are, not "
+                  "quoted; {%} is not known yet), and tag its lines with it (implies --tag)")
+      ->type_name("STR")
+      ->group(inputs);
+  auto* pipe = "Blocks of stdin (--pipe)";
+  map->add_flag("--pipe,--spreadstdin", o.pipe,
+                "cut stdin into blocks of whole records, each the stdin of one job (no ::: "
+                "inputs); -k keeps the blocks' order")
+      ->group(pipe);
+  map->add_option("--block,--block-size", o.block,
+                  "with --pipe: blocks of at most SIZE bytes (K M G: powers of 1024; k m g: of "
+                  "1000), unless one record is longer (default 1M)")
+      ->type_name("SIZE")
+      ->group(pipe);
+  map->add_option("--recstart", o.recstart,
+                  "with --pipe: records start with TEXT (\\n \\t \\0 \\xHH escapes)")
+      ->type_name("TEXT")
+      ->group(pipe);
+  map->add_option("--recend", o.recend,
+                  "with --pipe: records end with TEXT (default \\n; '' cuts anywhere); -N N: "
+                  "N records a block")
+      ->type_name("TEXT")
+      ->group(pipe);
   auto* several = "Several inputs a job";
   map->add_option("-n,--max-args", o.max_args,
                   "at most N inputs a job, where {} is (0: one input, none in the command)")

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "cli/flags.h"
+#include "cli/pipe_blocks.h"
 #include "common/job_file.h"
 #include "common/log.h"
 
@@ -35,6 +36,17 @@ uint64_t parse_count(const std::string& flag, const std::string& text) {
 MapPlan plan_map(const MapOptions& o, bool null_sep, int slots, size_t limit) {
   MapPlan p;
   p.sep = null_sep ? '\0' : '\n';
+  if (o.delimiter) {
+    std::string d = decode_record_separator(*o.delimiter);
+    if (d.size() != 1 || (null_sep && d[0] != '\0')) {
+      throw UsageError("-d " + *o.delimiter +
+                       ": give one character that ends each input (, or \\n, \\t, \\0, \\xHH)" +
+                       (null_sep ? ", and not together with -0" : ""));
+    }
+    p.sep = d[0];
+  }
+  p.eof = o.eof;
+  p.skip_blank = o.no_run_if_empty;
   p.slots = std::max(1, slots);
   int counts = (o.max_args ? 1 : 0) + (o.max_replace_args ? 1 : 0) + (o.max_lines ? 1 : 0) +
                (o.max_lines_each ? 1 : 0);
@@ -120,8 +132,32 @@ MapPlan plan_map(const MapOptions& o, bool null_sep, int slots, size_t limit) {
   }
   p.link = o.link;
   p.shuf = o.shuf;
+  if (o.tagstring && o.tagstring->find("{%}") != std::string::npos) {
+    throw UsageError("--tagstring " + *o.tagstring +
+                     ": {%} is known only when a worker takes the job, after its name is made; "
+                     "use $PROCPOOL_SLOT in the command instead");
+  }
+  p.tagstring = o.tagstring;
   return p;
 }
+
+namespace {
+
+// -I STR: each STR in a template word becomes {} (a {} already there stays one too).
+std::string with_replace_string(const std::string& word, const std::string& str) {
+  std::string out;
+  for (size_t pos = 0; pos < word.size();) {
+    if (word.compare(pos, str.size(), str) == 0) {
+      out += "{}";
+      pos += str.size();
+    } else {
+      out += word[pos++];
+    }
+  }
+  return out;
+}
+
+}  // namespace
 
 MapInputs parse_map_words(const std::vector<std::string>& words, const MapOptions& o) {
   if (o.arg_sep.empty() || o.arg_file_sep.empty() || o.arg_sep == o.arg_file_sep) {
@@ -145,15 +181,19 @@ MapInputs parse_map_words(const std::vector<std::string>& words, const MapOption
   bool linked = false;
   size_t i = 0;
   for (; i < words.size() && marker(words[i], linked) == kNone; ++i) {
+    std::string word = words[i];
+    if (o.replace && o.replace->empty()) {
+      throw UsageError("-I '': give the string that stands for the input, as in -I %");
+    }
+    if (o.replace) word = with_replace_string(word, *o.replace);
     if (i > 0) in.tmpl += ' ';
-    in.tmpl += words[i];
+    in.tmpl += o.quote ? quote_template_word(word) : word;
   }
   if (in.tmpl.empty()) {
     throw InputError("procpool map: no command template; try procpool map 'gzip {}' ::: *.log");
   }
   while (i < words.size()) {
     Marker kind = marker(words[i], linked);
-    std::string sep = words[i];
     size_t start = ++i;
     MapSourceSpec args{false, {}, "", linked};
     for (bool ignored = false; i < words.size() && marker(words[i], ignored) == kNone; ++i) {
@@ -164,10 +204,9 @@ MapInputs parse_map_words(const std::vector<std::string>& words, const MapOption
         args.args.push_back(words[i]);
       }
     }
-    if (start == i) {
-      throw InputError(fmt::format("procpool map: '{}' is followed by nothing; give {} after it",
-                                   sep, kind == kFiles ? "file names" : "arguments"));
-    }
+    // Nothing after it (`::: $(ls *.log)` with no logs) is an empty source: no jobs, and exit
+    // 0, as GNU parallel; with other sources too, since every combination needs one of its.
+    if (start == i && kind == kFiles) in.sources.push_back(MapSourceSpec{false, {}, "", linked});
     if (kind == kArgs) in.sources.push_back(std::move(args));
   }
   return in;

@@ -31,27 +31,41 @@ struct MapOptions {
   std::optional<std::string> trim;              // --trim n|l|r|lr|rl
   bool link = false;                            // --link: all sources linked, shorter wrap
   bool shuf = false;                            // --shuf: start jobs in random order
+  std::optional<std::string> tagstring;         // --tagstring STR: the jobs' names and tags
+  bool quote = false;                           // --quote: each template word is one word
+  std::optional<std::string> replace;           // -I STR: STR instead of {}
+  std::optional<std::string> delimiter;         // -d C: inputs end with C instead of \n
+  std::optional<std::string> eof;               // -E STR: an input equal to STR ends a source
+  bool no_run_if_empty = false;                 // -r: inputs of blanks only are left out
+  bool gnu_no_ops = false;                      // --will-cite, --group: GNU's, nothing to do
+  bool pipe = false;                            // --pipe: blocks of stdin, one a job's stdin
+  std::optional<std::string> block;             // --block SIZE (default 1M)
+  std::optional<std::string> recstart;          // --recstart TEXT: records start with it
+  std::optional<std::string> recend;            // --recend TEXT: records end with it
 };
 
 // What the flags mean, checked.
 struct MapPlan {
   char sep = '\n';  // between inputs: '\n', or '\0' with -0
   Template::Mode mode = Template::Mode::kEach;
-  std::optional<uint64_t> max_records;  // inputs a job takes at most; nullopt: as many as fit
-  bool grouped = false;                 // any of -n -N -L -X -m --xargs
-  bool insert = true;                   // false for -n 0, -N 0, -L 0: one input, no value
-  bool spread = false;                  // -X, -m: input that fits one command is spread
-  bool continue_lines = false;          // -L: an input ending in a blank goes on on the next
-  size_t max_chars = 0;                 // the longest command a job may get
-  std::optional<std::string> colsep;    // split each input at this regex
-  bool csv = false;                     // parse each input as a CSV record
-  char csv_sep = ',';                   // its field separator
-  bool header = false;                  // the first input of each source names its columns
-  bool header_file_names = false;       // --header 0: {FILE} names a :::: FILE source
-  Trim trim = Trim::kNone;              // of each value
-  bool link = false;                    // --link
-  bool shuf = false;                    // --shuf
-  int slots = 1;                        // workers, for the spread
+  std::optional<uint64_t> max_records;   // inputs a job takes at most; nullopt: as many as fit
+  bool grouped = false;                  // any of -n -N -L -X -m --xargs
+  bool insert = true;                    // false for -n 0, -N 0, -L 0: one input, no value
+  bool spread = false;                   // -X, -m: input that fits one command is spread
+  bool continue_lines = false;           // -L: an input ending in a blank goes on on the next
+  size_t max_chars = 0;                  // the longest command a job may get
+  std::optional<std::string> colsep;     // split each input at this regex
+  bool csv = false;                      // parse each input as a CSV record
+  char csv_sep = ',';                    // its field separator
+  bool header = false;                   // the first input of each source names its columns
+  bool header_file_names = false;        // --header 0: {FILE} names a :::: FILE source
+  Trim trim = Trim::kNone;               // of each value
+  bool link = false;                     // --link
+  bool shuf = false;                     // --shuf
+  std::optional<std::string> tagstring;  // --tagstring
+  std::optional<std::string> eof;        // -E
+  bool skip_blank = false;               // -r
+  int slots = 1;                         // workers, for the spread
 };
 
 // Checks the flags; throws UsageError (cli/flags.h) naming the flag. `limit` is the system's

@@ -2,6 +2,7 @@
 
 #include <poll.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include <fmt/format.h>
@@ -30,9 +31,19 @@ RecordStream::RecordStream(Fd fd, std::string name, RecordRules rules)
 }
 
 Fetched RecordStream::raw(std::string& piece) {
-  if (reader_) return reader_->fetch(piece);
-  if (next_arg_ >= args_.size()) return Fetched::kEnd;
-  piece = std::move(args_[next_arg_++]);
+  if (eof_seen_) return Fetched::kEnd;
+  if (reader_) {
+    Fetched got = reader_->fetch(piece);
+    if (got != Fetched::kJob) return got;
+  } else if (next_arg_ >= args_.size()) {
+    return Fetched::kEnd;
+  } else {
+    piece = std::move(args_[next_arg_++]);
+  }
+  if (rules_.eof && piece == *rules_.eof) {
+    eof_seen_ = true;
+    return Fetched::kEnd;
+  }
   return Fetched::kJob;
 }
 
@@ -90,6 +101,7 @@ Fetched RecordStream::fetch(std::string& record) {
       }
       continued_.clear();
     }
+    if (rules_.skip_blank && std::all_of(piece.begin(), piece.end(), is_perl_space)) continue;
     record = std::move(piece);
     ++count_;
     return Fetched::kJob;

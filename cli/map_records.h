@@ -14,9 +14,11 @@ namespace procpool {
 
 // How a source's records are cut.
 struct RecordRules {
-  char sep = '\n';              // between records of a file
-  bool csv = false;             // a record goes on while it is inside a quoted field
-  bool continue_lines = false;  // -L: a record that ends in a blank goes on on the next
+  char sep = '\n';                 // between records of a file
+  bool csv = false;                // a record goes on while it is inside a quoted field
+  bool continue_lines = false;     // -L: a record that ends in a blank goes on on the next
+  std::optional<std::string> eof;  // -E: a record equal to it ends the source
+  bool skip_blank = false;         // -r: records of blanks only are left out
 };
 
 class RecordStream {
@@ -50,6 +52,7 @@ class RecordStream {
   std::string continued_;  // -L: records ending in a blank so far
   bool in_continued_ = false;
   uint64_t count_ = 0;
+  bool eof_seen_ = false;  // -E's record came: nothing after it is read
 };
 
 }  // namespace procpool

@@ -10,7 +10,9 @@
 #include <fmt/format.h>
 
 #include "cli/command_limit.h"
+#include "cli/flags.h"
 #include "cli/map_combinations.h"
+#include "cli/pipe_blocks.h"
 #include "cli/template.h"
 #include "common/fd.h"
 
@@ -72,6 +74,9 @@ class MapSource : public JobSource {
         defaults_(std::move(defaults)),
         inputs_(in.sources, plan_),
         template_(with_column_numbers(in.tmpl, inputs_.names()), plan_.mode) {
+    if (plan_.tagstring) {
+      tag_.emplace(with_column_numbers(*plan_.tagstring, inputs_.names()), Template::Mode::kText);
+    }
     check_positions(in);
     if (plan_.shuf) shuffle_all();
   }
@@ -138,7 +143,11 @@ class MapSource : public JobSource {
     job.emplace();
     apply_defaults(*job, defaults_);
     job->id = ++count_;
-    job->shell = template_.expand(g.values, job->id);
+    job->shell = template_.expand(g.values, job->id, &job->slot_spots);
+    if (tag_) {
+      job->name = tag_->expand(g.values, job->id);
+      return Fetched::kJob;
+    }
     // Named by its input, as GNU parallel's --tag does: what varies is what identifies it.
     for (const auto& record : g.records) {
       for (const auto& v : record) job->name += (job->name.empty() ? "" : " ") + v;
@@ -230,6 +239,7 @@ class MapSource : public JobSource {
   JobDefaults defaults_;
   MapCombinations inputs_;
   Template template_;
+  std::optional<Template> tag_;                      // --tagstring
   Group group_;                                      // being gathered
   std::optional<std::vector<std::string>> pending_;  // read, not yet in a group
   std::deque<Group> ready_;                          // complete, not yet a job
@@ -246,9 +256,68 @@ std::unique_ptr<JobSource> map_source(MapInputs inputs, const MapPlan& plan,
   return std::make_unique<MapSource>(std::move(inputs), plan, defaults);
 }
 
+BlockSpec plan_pipe(const MapOptions& o, bool null_sep) {
+  BlockSpec spec;
+  if (!o.pipe) {
+    const std::pair<const char*, const std::optional<std::string>*> needing[] = {
+        {"--block", &o.block}, {"--recstart", &o.recstart}, {"--recend", &o.recend}};
+    for (const auto& [flag, value] : needing) {
+      if (*value) throw UsageError(fmt::format("{} goes with --pipe, which is not given", flag));
+    }
+    return spec;
+  }
+  auto refuse = [](bool given, const char* flag, const char* instead) {
+    if (given) throw UsageError(fmt::format("--pipe and {}: {}", flag, instead));
+  };
+  const char* whole = "--pipe cuts stdin by records; give -N N for N records a job";
+  refuse(o.max_args.has_value(), "-n", whole);
+  refuse(o.max_lines.has_value(), "-L", whole);
+  refuse(o.max_lines_each.has_value(), "--max-lines", whole);
+  refuse(o.context_replace, "-X", whole);
+  refuse(o.multiple || o.xargs, "-m", whole);
+  refuse(o.max_chars.has_value(), "-s", whole);
+  const char* no_columns = "a job's block is its stdin, not values for the template";
+  refuse(o.colsep.has_value(), "--colsep", no_columns);
+  refuse(o.csv, "--csv", no_columns);
+  refuse(o.header.has_value(), "--header", no_columns);
+  refuse(o.shuf, "--shuf", "blocks start in the order they are read");
+  refuse(!o.arg_files.empty(), "-a", "--pipe reads its blocks from stdin");
+  refuse(null_sep, "-0", "give --recend '\\0' for records that end with a NUL byte");
+  if (o.block) {
+    uint64_t n = parse_count("--block", *o.block);
+    if (n == 0 || n > kMaxBlockBytes) {
+      throw UsageError(fmt::format("--block {}: give a size from 1 to {}M (1M when not given)",
+                                   *o.block, kMaxBlockBytes >> 20));
+    }
+    spec.block = static_cast<size_t>(n);
+  }
+  if (o.recstart) spec.recstart = decode_record_separator(*o.recstart);
+  if (o.recend) {
+    spec.recend = decode_record_separator(*o.recend);
+  } else if (o.recstart) {
+    spec.recend.clear();  // GNU parallel: --recstart alone cuts before each record start
+  }
+  if (o.max_replace_args) {
+    uint64_t n = parse_count("-N", *o.max_replace_args);
+    if (n == 0) throw UsageError("-N 0 with --pipe: give how many records a job gets, 1 or more");
+    spec.records = n;
+  }
+  return spec;
+}
+
 std::unique_ptr<JobSource> map_source(const std::vector<std::string>& words,
                                       const MapOptions& options, bool null_sep, int slots,
                                       const JobDefaults& defaults) {
+  BlockSpec pipe = plan_pipe(options, null_sep);
+  if (options.pipe) {
+    MapInputs in = parse_map_words(words, options);
+    if (!in.sources.empty()) {
+      throw UsageError(
+          "--pipe takes its input from stdin: drop the ::: and :::: sources, or "
+          "--pipe");
+    }
+    return pipe_source(in.tmpl, std::move(pipe), defaults, options.tagstring);
+  }
   MapPlan plan = plan_map(options, null_sep, slots, command_length_limit());
   return map_source(parse_map_words(words, options), plan, defaults);
 }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cli/map_inputs.h"
+#include "cli/pipe_blocks.h"
 #include "cli/sources.h"
 #include "common/job_file.h"
 
@@ -17,6 +18,10 @@ namespace procpool {
 std::unique_ptr<JobSource> map_source(const std::vector<std::string>& words,
                                       const MapOptions& options, bool null_sep, int slots,
                                       const JobDefaults& defaults);
+
+// --pipe's blocks as the flags ask for them; throws UsageError for flags that do not go with
+// --pipe (or that need it, without it).
+BlockSpec plan_pipe(const MapOptions& options, bool null_sep);
 
 // The same from parsed parts (tests).
 std::unique_ptr<JobSource> map_source(MapInputs inputs, const MapPlan& plan,

@@ -61,7 +61,9 @@ Plan make_plan(const RunOptions& o) {
   if (!o.timeout.empty() && o.timeout.back() == '%') {
     p.pool.relative_timeout = parse_timeout_percent(o.timeout);  // jobs' own timeouts still win
   } else if (!o.timeout.empty()) {
-    p.defaults.timeout = parse_duration_flag("--timeout", o.timeout, false);
+    // 0 is no limit, as in GNU parallel (scripts pass --timeout "$T" with T=0 to mean none).
+    Millis limit = parse_duration_flag("--timeout", o.timeout, true);
+    if (limit.count() > 0) p.defaults.timeout = limit;
   }
   if (!o.term_seq.empty()) p.pool.stop = parse_term_seq(o.term_seq);
   if (o.retries < 0 || o.retries > 1000) {
@@ -97,10 +99,11 @@ Plan make_plan(const RunOptions& o) {
   }
   p.pool.max_tasks_per_worker = o.max_tasks_per_worker;
   if (!o.delay.empty()) p.pool.start_delay = parse_duration_flag("--delay", o.delay, true);
-  if (o.line_buffer && o.keep_order) {
-    throw UsageError(
-        "--line-buffer prints lines as they arrive, so it cannot keep input order: "
-        "drop one of --line-buffer and -k");
+  if (!o.load.empty()) p.pool.max_load = parse_load(o.load);
+  if (!o.memfree.empty()) {
+    // GNU parallel's unit prefixes (K M G T P: powers of 1024; k m g t p: of 1000); 0 asks for
+    // nothing, as there.
+    if (uint64_t bytes = parse_count("--memfree", o.memfree)) p.pool.min_memory_available = bytes;
   }
   if (o.line_buffer && o.format == "jsonl") {
     throw UsageError("--line-buffer goes with text output, not --format jsonl");
@@ -167,8 +170,11 @@ Arranged arrange(const RunOptions& o, std::unique_ptr<JobSource> source) {
 // What --dry-run prints for a job: the command a shell would run, on one line, its control
 // characters shown as escapes (a multi-line script shows its newlines as \n): a command from
 // an untrusted job file or input can neither forge a line nor drive the terminal.
-std::string dry_run_line(const Job& job) {
-  if (job.argv.empty()) return visible(job.shell);
+// {%} is the slot the job would get if every job took as long: (id - 1) mod workers, plus 1.
+std::string dry_run_line(const Job& job, int workers) {
+  if (job.argv.empty()) {
+    return visible(job.shell_in_slot(static_cast<int>((job.id - 1) % std::max(workers, 1)) + 1));
+  }
   std::string line;
   for (const auto& a : job.argv) line += (line.empty() ? "" : " ") + shell_quote(a);
   return visible(line);
@@ -176,9 +182,9 @@ std::string dry_run_line(const Job& job) {
 
 // --dry-run: the commands in the order they would start (a job after everything it needs);
 // with --tag each after its job's name and a tab, as GNU parallel prints them.
-int dry_run(JobSource& source, bool tag) {
-  auto line = [tag](const Job& job) {
-    return (tag ? visible(job.name) + "\t" : std::string()) + dry_run_line(job) + "\n";
+int dry_run(JobSource& source, bool tag, int workers) {
+  auto line = [tag, workers](const Job& job) {
+    return (tag ? visible(job.name) + "\t" : std::string()) + dry_run_line(job, workers) + "\n";
   };
   std::vector<Job> jobs;
   std::set<std::string> done;
@@ -248,7 +254,7 @@ int run_batch(const RunOptions& options) {
     Arranged arranged = arrange(options, open_source(options, plan.defaults, plan.pool.workers));
     source = std::move(arranged.source);
     start_rank = std::move(arranged.start_rank);
-    if (options.dry_run) return dry_run(*source, options.tag);
+    if (options.dry_run) return dry_run(*source, options.tag, plan.pool.workers);
     ci_style = parse_ci_style(options.ci);
     color = use_color(options.color);
     // Before the files are made (a Ctrl-C must not leave them half-written) and before any
@@ -286,7 +292,8 @@ int run_batch(const RunOptions& options) {
   }
   std::unique_ptr<LiveLines> live;
   if (options.line_buffer) {
-    live = std::make_unique<LiveLines>(options.tag, ci_style, options.ci_job_commands);
+    live = std::make_unique<LiveLines>(options.tag, ci_style, options.ci_job_commands,
+                                       options.keep_order);
     plan.pool.on_output = [&live](const Job& job, Stream s, std::string_view bytes) {
       live->add(job, s, bytes);
     };
@@ -317,7 +324,11 @@ int run_batch(const RunOptions& options) {
     });
   }
   HaltWatch halt(plan.halt, source->size());
-  plan.pool.halt_when = [&halt](const Future& f) { return halt.on_result(f); };
+  plan.pool.halt_when = [&halt, &live](const Future& f) {
+    Halt h = halt.on_result(f);
+    if (h == Halt::kNow && live) live->halted();  // -k: before the jobs it stops end
+    return h;
+  };
 
   bool retry_delays = plan.pool.retry_delay.count() > 0;
   ProcessPool pool(std::move(plan.pool));
@@ -331,7 +342,10 @@ int run_batch(const RunOptions& options) {
   if (retry_delays) settings.planned_in_pool = SIZE_MAX;
   // Streamed inputs may be endless: read only a bounded way ahead of what has been reported.
   if (options.input != RunOptions::Input::kJobFile) {
-    settings.window = std::max<size_t>(1024, 16 * static_cast<size_t>(pool.workers()));
+    auto workers = static_cast<size_t>(pool.workers());
+    // Jobs that carry their input (--pipe): those running and a few more a worker, no more.
+    auto ahead = source->read_ahead();
+    settings.window = ahead ? workers * (1 + *ahead) : std::max<size_t>(1024, 16 * workers);
   }
   BatchEvents events{&*signals, progress.get(), live.get(), &halt};
   Batch batch(pool, *printer, recorders, settings, events);

@@ -73,8 +73,6 @@ Fd open_input(const std::string& path) {
   return fd;
 }
 
-namespace {
-
 bool is_regular(int fd) {
   struct stat st;
   return ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
@@ -91,8 +89,6 @@ bool readable_now(int fd) {
     return n != 0;  // an error is reported by the read that follows
   }
 }
-
-}  // namespace
 
 RecordReader::RecordReader(Fd fd, char sep)
     : fd_(std::move(fd)), regular_(is_regular(fd_.get())), sep_(sep) {}

@@ -23,6 +23,10 @@ enum class Fetched {
 
 // Waits until `fd` is readable, after a fetch said kBlocked. Throws on a poll error.
 void wait_readable(int fd);
+// Whether `fd` has bytes (or EOF) to read now, without waiting.
+bool readable_now(int fd);
+// Whether `fd` is a regular file: always readable, never worth polling.
+bool is_regular(int fd);
 
 // Fetches into `item` until there is one (true) or the input ends (false), waiting for input
 // in between: the one blocking loop of every source and reader.
@@ -48,6 +52,10 @@ class JobSource {
   virtual bool drainable() const = 0;
   // How many jobs there are, when known before reading them all (for --halt ...=N%).
   virtual std::optional<uint64_t> size() const { return std::nullopt; }
+  // How many jobs per worker may be read ahead of the ones running, when the source's jobs
+  // carry their input (--pipe) and the usual window would hold too much of it; nullopt: the
+  // usual window.
+  virtual std::optional<size_t> read_ahead() const { return std::nullopt; }
   // The next job, waiting for input as long as it takes; nullopt at the end (--dry-run).
   std::optional<Job> next();
 };

@@ -138,6 +138,27 @@ std::string shell_quote(const std::string& s) {
   return out;
 }
 
+std::string quote_template_word(const std::string& word) {
+  std::string out, text;
+  auto flush = [&] {
+    if (!text.empty()) out += shell_quote(text);
+    text.clear();
+  };
+  for (size_t pos = 0; pos < word.size();) {
+    std::optional<Replacement> r;
+    if (word[pos] == '{') r = parse_at(word, pos);
+    if (!r) {
+      text += word[pos++];
+      continue;
+    }
+    flush();
+    out.append(word, pos, r->length);  // its value is quoted when it is put in
+    pos += r->length;
+  }
+  flush();
+  return out.empty() ? "''" : out;
+}
+
 bool has_replacement(const std::string& tmpl) {
   for (size_t pos = tmpl.find('{'); pos != std::string::npos; pos = tmpl.find('{', pos + 1)) {
     if (parse_at(tmpl, pos)) return true;
@@ -163,7 +184,9 @@ bool ends_context_group(char c) {
 
 Template::Template(const std::string& text, Mode mode) : mode_(mode) {
   // GNU parallel appends " {}" to a command without replacement strings.
-  std::string tmpl = has_replacement(text) ? text : text.empty() ? "{}" : text + " {}";
+  std::string tmpl = has_replacement(text) || mode == Mode::kText ? text
+                     : text.empty()                               ? "{}"
+                                                                  : text + " {}";
   std::vector<Piece> pieces;
   auto add_text = [&pieces](char c) {
     if (pieces.empty() || pieces.back().kind != Piece::Kind::kText) pieces.emplace_back();
@@ -198,7 +221,7 @@ Template::Template(const std::string& text, Mode mode) : mode_(mode) {
     pieces.push_back(std::move(p));
     pos += r->length;
   }
-  if (mode_ == Mode::kEach) {
+  if (mode_ != Mode::kContext) {
     groups_.push_back(Group{std::move(pieces), false});
     return;
   }
@@ -238,11 +261,13 @@ Template::Template(const std::string& text, Mode mode) : mode_(mode) {
   close_blanks();
 }
 
-std::string Template::one_value(const Piece& p, const std::string& value) {
-  return shell_quote(apply_modifier(p.modifier, value));
+std::string Template::one_value(const Piece& p, const std::string& value) const {
+  std::string v = apply_modifier(p.modifier, value);
+  return mode_ == Mode::kText ? v : shell_quote(v);
 }
 
-std::string Template::render(const Piece& p, const std::vector<std::string>& values, uint64_t seq) {
+std::string Template::render(const Piece& p, const std::vector<std::string>& values,
+                             uint64_t seq) const {
   switch (p.kind) {
     case Piece::Kind::kText:
       return p.text;
@@ -263,7 +288,7 @@ std::string Template::render(const Piece& p, const std::vector<std::string>& val
 }
 
 size_t Template::fixed_length(const Group& g, const std::vector<std::string>& values,
-                              uint64_t seq) {
+                              uint64_t seq) const {
   size_t n = 0;
   for (const auto& p : g.pieces) {
     if (p.kind == Piece::Kind::kText)
@@ -274,22 +299,34 @@ size_t Template::fixed_length(const Group& g, const std::vector<std::string>& va
   return n;
 }
 
-std::string Template::expand(const std::vector<std::string>& values, uint64_t seq) const {
+std::string Template::expand(const std::vector<std::string>& values, uint64_t seq,
+                             std::vector<size_t>* slot_spots) const {
   std::string out;
+  auto put = [&](const Piece& p) {
+    if (p.kind == Piece::Kind::kSlot && slot_spots) {
+      slot_spots->push_back(out.size());  // the pool writes the number there (Task::of)
+    } else {
+      out += render(p, values, seq);
+    }
+  };
   for (const auto& g : groups_) {
     if (mode_ == Mode::kContext && g.repeats && !values.empty()) {
       // The whole word once per value, blank-separated: pic{}.jpg -> pica.jpg picb.jpg.
       for (size_t i = 0; i < values.size(); ++i) {
         if (i > 0) out += ' ';
         for (const auto& p : g.pieces) {
-          out += p.kind == Piece::Kind::kAll ? one_value(p, values[i]) : render(p, values, seq);
+          if (p.kind == Piece::Kind::kAll) {
+            out += one_value(p, values[i]);
+          } else {
+            put(p);
+          }
         }
       }
       continue;
     }
     for (const auto& p : g.pieces) {
       if (p.kind != Piece::Kind::kAll) {
-        out += render(p, values, seq);
+        put(p);
         continue;
       }
       // Each value its own quoted word, as in GNU parallel: {} over "a b" and "c" is two

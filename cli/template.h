@@ -12,6 +12,11 @@ namespace procpool {
 // Single-quotes `s` for /bin/sh when it needs quoting ('it'\''s'); plain words stay as they are.
 std::string shell_quote(const std::string& s);
 
+// `word` as one literal shell word around its replacement strings (GNU parallel's --quote):
+// the text between them single-quoted, the replacement strings left to be filled in (each
+// value is quoted as it goes in).
+std::string quote_template_word(const std::string& word);
+
 // True when `tmpl` contains at least one replacement string.
 bool has_replacement(const std::string& tmpl);
 
@@ -20,18 +25,22 @@ bool has_replacement(const std::string& tmpl);
 // the inputs of a group (-n, -N, -X, -m, -L). {} and its variants stand for every value, each
 // its own quoted word; {N} for value N (1-based; -1 is the last), or for nothing when the job
 // has fewer values (as GNU parallel, whose last group of -N 2 may hold one); {#} is the job's
-// number; {%} becomes "$PROCPOOL_SLOT", which the worker sets to its slot number. A template
+// number; {%} the number of the worker's slot (see expand). A template
 // without replacement strings gets the values appended (GNU parallel appends " {}").
 class Template {
  public:
   enum class Mode {
     kEach,     // -m, -n and one value a job: {} is all values, pre-{}-post = pre-a b-post
     kContext,  // -X, -N, -L: a word holding {} is repeated per value: pre-a-post pre-b-post
+    kText,     // --tagstring: as kEach, values as they are (not quoted), nothing appended
   };
   explicit Template(const std::string& text, Mode mode = Mode::kEach);
 
-  // The command for a job with `values`, numbered `seq`.
-  std::string expand(const std::vector<std::string>& values, uint64_t seq) const;
+  // The command for a job with `values`, numbered `seq`. With `slot_spots`, each {%} is left
+  // out and its offset added there (Job::slot_spots: the pool writes the slot's number, which
+  // then counts inside quotes too); without, it is "$PROCPOOL_SLOT".
+  std::string expand(const std::vector<std::string>& values, uint64_t seq,
+                     std::vector<size_t>* slot_spots = nullptr) const;
   // What one value adds to the command's length through {} and its variants; a group's
   // length() takes the sum over its values, so filling a command line costs each value once.
   size_t value_cost(const std::string& value) const;
@@ -56,11 +65,11 @@ class Template {
     bool repeats = false;
   };
   // One value through a kAll piece's modifier, quoted.
-  static std::string one_value(const Piece& p, const std::string& value);
+  std::string one_value(const Piece& p, const std::string& value) const;
   // A piece other than kAll.
-  static std::string render(const Piece& p, const std::vector<std::string>& values, uint64_t seq);
+  std::string render(const Piece& p, const std::vector<std::string>& values, uint64_t seq) const;
   // The length of a group's pieces other than kAll (for one copy).
-  static size_t fixed_length(const Group& g, const std::vector<std::string>& values, uint64_t seq);
+  size_t fixed_length(const Group& g, const std::vector<std::string>& values, uint64_t seq) const;
 
   Mode mode_;
   std::vector<Group> groups_;

@@ -83,9 +83,18 @@ int TextPrinter::log_fd() const {
 }
 
 bool TextPrinter::job(const Future& f) {
+  bool ok = block(f);
+  // -k --line-buffer: the next job goes live once this one's block is whole (outside
+  // output_mutex(), which LiveLines takes after its own lock).
+  if (ok && options_.live) options_.live->reported(f.job());
+  return ok && !(options_.live && options_.live->reader_left());
+}
+
+bool TextPrinter::block(const Future& f) {
   const Result& r = f.result();
   if (options_.live) {
-    options_.live->finish(f.job());
+    // -k shows nothing of a job a halt stopped, unless its lines were live already.
+    options_.live->finish(f.job(), /*show_held=*/!r.halted);
     if (options_.live->reader_left()) return false;
   }
   std::lock_guard lock(output_mutex());  // one job's block at a time, whole

@@ -32,6 +32,7 @@ class TextPrinter : public Printer {
   bool summary(const Summary& s) override;
 
  private:
+  bool block(const Future& f);                          // the job's block: header, output
   bool write_output(const Future& f, const Result& r);  // with output_mutex() held
   bool folding() const { return options_.ci != CiStyle::kPlain; }
   int log_fd() const;  // where procpool's own lines go

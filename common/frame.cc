@@ -41,6 +41,12 @@ void append_output_frame(std::string& out, uint64_t id, int stream, std::string_
   out.append(bytes);
 }
 
+void append_input_frames(std::string& out, uint64_t id, std::string_view input, size_t piece) {
+  for (size_t at = 0; at < input.size(); at += piece) {
+    append_output_frame(out, id, 0, input.substr(at, piece));
+  }
+}
+
 void FrameReader::feed(std::string_view bytes) {
   // Reclaim what was consumed, here rather than in next_frame(): an output piece points into
   // the buffer until the caller is done with it, which is before it feeds more. Compacting once
@@ -70,7 +76,7 @@ std::optional<Frame> FrameReader::next_frame() {
     if (len < kOutputHeader) throw ProtocolError("output frame shorter than its header");
     OutputPiece piece;
     piece.stream = static_cast<unsigned char>(begin[1]);
-    if (piece.stream != 1 && piece.stream != 2) {
+    if (piece.stream > 2) {
       throw ProtocolError("output frame for stream " + std::to_string(piece.stream));
     }
     for (int i = 0; i < 8; ++i)

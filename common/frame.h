@@ -1,7 +1,8 @@
 // The wire format between coordinator and worker: a 4-byte big-endian length, then a body. A
 // message's body is MessagePack (see messages.h, the only file that encodes or decodes one). A
 // job's output travels in output frames instead, whose body starts with 0xC1 (the one byte
-// MessagePack never uses, so the two cannot be confused): 0xC1, the stream (1 or 2), the job id
+// MessagePack never uses, so the two cannot be confused): 0xC1, the stream (1 or 2; 0 for the
+// bytes of a job's stdin, which go the other way, before its task), the job id
 // (8 bytes, big-endian), then the raw bytes. Any byte survives, nothing assumes UTF-8, and the
 // bulk of the traffic is copied rather than decoded byte by byte (nlohmann's MessagePack reader
 // spends ~17 instructions on each byte of a binary value: 70% of the coordinator's time on large
@@ -17,7 +18,7 @@
 namespace procpool {
 
 // Bumped on any incompatible change; both sides name both versions on a mismatch.
-inline constexpr int kProtocolVersion = 3;
+inline constexpr int kProtocolVersion = 4;
 // A length above this is a corrupt or hostile stream, never an allocation.
 inline constexpr uint32_t kMaxFrameBytes = 16u << 20;
 
@@ -28,14 +29,18 @@ struct ProtocolError : std::runtime_error {
 // Appends one frame carrying `body`. Throws ProtocolError (appending nothing) when the body is
 // longer than kMaxFrameBytes.
 void append_frame(std::string& out, std::string_view body);
-// Appends one output frame: `bytes` that job `id` wrote on `stream` (1 stdout, 2 stderr).
+// Appends one output frame: `bytes` that job `id` wrote on `stream` (1 stdout, 2 stderr), or
+// (0) bytes of its stdin.
 void append_output_frame(std::string& out, uint64_t id, int stream, std::string_view bytes);
+// Appends `input`, the stdin of job `id`, as stream-0 frames of at most `piece` bytes each.
+void append_input_frames(std::string& out, uint64_t id, std::string_view input,
+                         size_t piece = size_t{4} << 20);
 
 // A piece of a job's output, as an output frame carried it. `bytes` points into the reader's
 // buffer and is valid until the reader is next fed.
 struct OutputPiece {
   uint64_t id = 0;
-  int stream = 1;
+  int stream = 1;  // 1 stdout, 2 stderr; 0 stdin (to a worker)
   std::string_view bytes;
 };
 

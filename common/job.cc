@@ -11,6 +11,16 @@
 
 namespace procpool {
 
+std::string Job::shell_in_slot(int slot) const {
+  std::string out = shell;
+  // From the last, so the offsets before it still hold.
+  std::string number = std::to_string(slot);
+  for (auto it = slot_spots.rbegin(); it != slot_spots.rend(); ++it) {
+    out.insert(std::min(*it, out.size()), number);
+  }
+  return out;
+}
+
 std::string Job::command_text() const {
   if (argv.empty()) return shell;
   std::string text;

@@ -71,6 +71,11 @@ Task decode_task(const json& f) {
   if (f.contains("cpu")) t.limits.cpu = Millis(field<int64_t>(f, "cpu"));
   optional_field(f, "nice", t.limits.nice);
   if (f.contains("slot")) t.slot = field<int>(f, "slot");
+  if (f.contains("load")) {
+    auto [per_cpu, plus] = field<std::pair<double, double>>(f, "load");
+    t.max_load = LoadLimit{per_cpu, plus};
+  }
+  optional_field(f, "memfree", t.min_memory_available);
   return t;
 }
 
@@ -106,7 +111,7 @@ Task Task::of(const Job& job, const std::vector<StopStep>& stop, int slot) {
   Task t;
   t.id = job.id;
   t.argv = job.argv;
-  if (t.argv.empty()) t.shell = job.shell;
+  if (t.argv.empty()) t.shell = job.shell_in_slot(slot);
   t.env = job.env;
   t.cwd = job.cwd;
   t.timeout = job.timeout;
@@ -155,11 +160,17 @@ void append_message(std::string& out, const Task& m) {
   if (m.limits.cpu) f["cpu"] = m.limits.cpu->count();
   if (m.limits.nice) f["nice"] = *m.limits.nice;
   if (m.slot) f["slot"] = m.slot;
+  if (m.max_load) f["load"] = {m.max_load->per_cpu, m.max_load->plus};
+  if (m.min_memory_available) f["memfree"] = *m.min_memory_available;
   append_json(out, f);
 }
 
 void append_message(std::string& out, const Started& m) {
   append_json(out, {{"t", "start"}, {"id", m.id}, {"pid", m.pid}});
+}
+
+void append_message(std::string& out, const Gate& m) {
+  append_json(out, {{"t", "gate"}, {"id", m.id}, {"held", m.held}, {"why", m.why}});
 }
 
 void append_message(std::string& out, const Ended& m) {
@@ -185,6 +196,9 @@ FromWorker decode_from_worker(std::string_view body) {
   std::string type = field<std::string>(f, "t");
   if (type == "end") return decode_ended(f);
   if (type == "start") return Started{field<uint64_t>(f, "id"), field<int64_t>(f, "pid")};
+  if (type == "gate") {
+    return Gate{field<uint64_t>(f, "id"), field<bool>(f, "held"), field<std::string>(f, "why")};
+  }
   if (type == "hello") {
     return Hello{field<int>(f, "v"), field<int64_t>(f, "pid"), field<std::string>(f, "host")};
   }

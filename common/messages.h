@@ -1,10 +1,13 @@
 // The messages coordinator and worker exchange: one struct per frame, encoded and decoded in
 // messages.cc alone, so both sides agree by construction.
 //
-// worker -> coordinator: Hello {v, pid, host}; Started {id, pid}; output frames (frame.h);
+// worker -> coordinator: Hello {v, pid, host}; Started {id, pid}; Gate (`gate`) {id, held, why};
+//                        output frames (frame.h);
 //                        Ended {id, how, code, sig, err, t0, t1, dur, ut, st, rss}
-// coordinator -> worker: Task (`run`) {id, argv | sh, env, cwd, tmo, stop, mem, cpu, nice, slot};
-//                        Kill {id, now} (now: SIGKILL at once instead of the stop sequence)
+// coordinator -> worker: Task (`run`) {id, argv | sh, env, cwd, tmo, stop, mem, cpu, nice, slot,
+//                        load, memfree};
+//                        Kill {id, now} (now: SIGKILL at once instead of the stop sequence);
+//                        a job's stdin goes before its task, in stream-0 output frames
 #pragma once
 
 #include <cstdint>
@@ -16,6 +19,7 @@
 #include <vector>
 
 #include <procpool/job.h>
+#include <procpool/start_gate.h>
 #include "common/frame.h"
 
 namespace procpool {
@@ -38,9 +42,24 @@ struct Task {
   std::vector<StopStep> stop;              // how to stop the group on timeout or kill
   Limits limits;                           // rlimits and niceness for the job's process
   int slot = 0;                            // the worker's slot (PROCPOOL_SLOT); 0 = unknown
+  // Start it only while the worker's host allows (PoolOptions::max_load, min_memory_available).
+  std::optional<LoadLimit> max_load;             // `load`: [per_cpu, plus]
+  std::optional<uint64_t> min_memory_available;  // `memfree`: bytes
 
-  // What `job` asks for, as one attempt to run on the worker in `slot`.
+  // What `job` asks for, as one attempt to run on the worker in `slot` (written at the job's
+  // slot_spots). Its input is not in it: append_input_frames sends that.
   static Task of(const Job& job, const std::vector<StopStep>& stop, int slot);
+};
+
+// Sent for a task with start conditions (Task::max_load, min_memory_available) instead of
+// starting it. `held`: the worker's host does not allow it yet (`why`: the reading, and the
+// limit it is not within); the task stays queued on the worker, which looks again on a timer,
+// and a `start` frame follows once it allows. Not `held`: the host cannot tell (`why`: the file
+// that could not be read), and the task starts as if it allowed; sent once per worker.
+struct Gate {
+  uint64_t id = 0;
+  bool held = true;
+  std::string why;
 };
 
 // The job's process started.
@@ -73,7 +92,7 @@ struct Kill {
   bool now = false;
 };
 
-using FromWorker = std::variant<Hello, Started, Ended>;
+using FromWorker = std::variant<Hello, Started, Ended, Gate>;
 using ToWorker = std::variant<Task, Kill>;
 
 // Each appends one whole frame. Throws ProtocolError, appending nothing, when the message does
@@ -81,6 +100,7 @@ using ToWorker = std::variant<Task, Kill>;
 void append_message(std::string& out, const Hello& m);
 void append_message(std::string& out, const Task& m);
 void append_message(std::string& out, const Started& m);
+void append_message(std::string& out, const Gate& m);
 void append_message(std::string& out, const Ended& m);
 void append_message(std::string& out, const Kill& m);
 

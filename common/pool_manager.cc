@@ -148,9 +148,10 @@ struct PoolManager::Worker {
 
   // The job it holds, and what the loop knows of it.
   std::optional<Entry> current;
-  Clock::time_point sent_at;                  // when its run frame was queued
-  int64_t sent_wall_us = 0;                   // the same, on the wall clock, for results we make
-  bool acknowledged = false;                  // a start or end frame for it came
+  Clock::time_point sent_at;  // when its run frame was queued
+  int64_t sent_wall_us = 0;   // the same, on the wall clock, for results we make
+  bool acknowledged = false;  // a start or end frame for it came
+  bool held = false;  // its host does not allow it to start yet (a gate frame came): it waits
   bool may_have_run = false;                  // lost unacknowledged: count it as an attempt anyway
   int64_t job_pid = -1;                       // its group leader, once started
   Output output;                              // its output so far
@@ -316,7 +317,12 @@ void PoolManager::dispatch() {
       }
       std::string frame;
       try {
-        append_message(frame, Task::of(e.future.job(), options_.stop, w->slot));
+        const Job& job = e.future.job();
+        if (job.input) append_input_frames(frame, job.id, *job.input);
+        Task task = Task::of(job, options_.stop, w->slot);
+        task.max_load = options_.max_load;  // judged by the worker, on its own host
+        task.min_memory_available = options_.min_memory_available;
+        append_message(frame, task);
       } catch (const ProtocolError&) {
         // Checked before it is sent: a frame that large would be refused by the worker, and
         // cost it every other job it holds.
@@ -341,24 +347,32 @@ void PoolManager::dispatch() {
                             std::chrono::system_clock::now().time_since_epoch())
                             .count();
       w->acknowledged = false;
+      w->held = false;
       w->may_have_run = false;
       w->job_pid = -1;
       w->kill_sent = 0;
       w->over_median.clear();
       w->backstop.reset();
-      if (const auto& timeout = e.future.job().timeout) {
-        w->backstop =
-            now + *timeout + stop_sequence_length(options_.stop) + options_.backstop_grace;
-        w->backstop_status = Status::kTimeout;
-        w->backstop_why = fmt::format(
-            "timed out, and its worker did not end it within {} of its timeout (stopped or "
-            "stuck?), so procpool did",
-            format_duration(stop_sequence_length(options_.stop) + options_.backstop_grace));
-      }
+      arm_timeout_backstop(*w, e.future.job(), now);
       w->current = std::move(e);
       break;
     }
   }
+}
+
+void PoolManager::arm_timeout_backstop(Worker& w, const Job& job, Clock::time_point from) {
+  if (!job.timeout) return;
+  w.backstop = from + *job.timeout + stop_sequence_length(options_.stop) + options_.backstop_grace;
+  w.backstop_status = Status::kTimeout;
+  w.backstop_why = fmt::format(
+      "timed out, and its worker did not end it within {} of its timeout (stopped or "
+      "stuck?), so procpool did",
+      format_duration(stop_sequence_length(options_.stop) + options_.backstop_grace));
+}
+
+bool PoolManager::holding_starts(const std::string& host) const {
+  return std::any_of(workers_.begin(), workers_.end(),
+                     [&](const auto& w) { return w->held && w->host == host; });
 }
 
 void PoolManager::flush_writes() {
@@ -410,7 +424,9 @@ int PoolManager::poll_timeout() const {
   if (!delayed_.empty()) consider(delayed_.begin()->first);
   for (const auto& w : workers_) {
     if (!w->hello) consider(w->started + options_.start_timeout);
-    if (w->current && !w->acknowledged && w->hello) consider(w->sent_at + options_.start_timeout);
+    if (w->current && !w->acknowledged && !w->held && w->hello) {
+      consider(w->sent_at + options_.start_timeout);
+    }
     if (w->current) consider(w->backstop);
     consider(median_deadline(*w));
     // Only while still ahead: a pause that is over is no reason to wake (a 0 ms timeout would
@@ -500,7 +516,7 @@ void PoolManager::enforce_deadlines() {
     Worker& w = *workers_[i];
     if (!w.hello && now >= w.started + options_.start_timeout) {
       lose_worker(i, "did not start within " + format_duration(options_.start_timeout));
-    } else if (w.current && !w.acknowledged && w.hello &&
+    } else if (w.current && !w.acknowledged && !w.held && w.hello &&
                now >= w.sent_at + options_.start_timeout) {
       w.may_have_run = true;
       lose_worker(i, "did not start its job within " + format_duration(options_.start_timeout) +
@@ -652,6 +668,7 @@ void PoolManager::read_stderr(Worker& w) {
 void PoolManager::read_frames(Worker& w) {
   while (auto f = w.reader.next_frame()) {
     if (f->output) {
+      if (f->output->stream == 0) throw ProtocolError("stdin frame from a worker");
       handle_output(w, *f->output);
     } else {
       handle_message(w, f->body);
@@ -673,9 +690,29 @@ void PoolManager::handle_message(Worker& w, std::string_view body) {
     w.job_pid = start->pid;
     w.acknowledged = true;
     w.job_started_at = Clock::now();
+    if (w.held) {
+      // Its timeout counts from now, not from when it was sent (a kill has a backstop already).
+      w.held = false;
+      if (!w.kill_sent) arm_timeout_backstop(w, w.current->future.job(), w.job_started_at);
+      if (!holding_starts(w.host)) log::info("job starts resume on {}", w.host);
+    }
     jobs_refused_since_.reset();
     w.refused_until.reset();
     w.refused_pause = Millis(0);
+  } else if (auto* gate = std::get_if<Gate>(&message)) {
+    if (!w.current || gate->id != w.current->future.job().id) {
+      throw ProtocolError(fmt::format("gate frame for job {}, which it was not given", gate->id));
+    }
+    if (!gate->held) {
+      // The host cannot tell (no /proc): its jobs start as if it allowed them. Said once a host.
+      if (gate_unknown_told_.insert(w.host).second) log::warn("on {}: {}", w.host, gate->why);
+    } else if (!w.held) {
+      // Waiting on its worker: neither late in starting it nor running, so no deadline yet.
+      bool first = !holding_starts(w.host);
+      w.held = true;
+      if (!w.kill_sent) w.backstop.reset();
+      if (first) log::info("holding back job starts on {}: {}", w.host, gate->why);
+    }
   } else {
     const Hello& hello = std::get<Hello>(message);
     w.out_head.clear();  // a procpool worker after all, whatever its version
@@ -719,6 +756,7 @@ void PoolManager::finish_attempt(Worker& w, const Ended& end) {
   Entry e = std::move(*w.current);
   w.current.reset();
   w.backstop.reset();
+  bool was_held = std::exchange(w.held, false);
   w.job_pid = -1;
   if (end.how == EndHow::kRefused) {
     hand_back_refused(w, std::move(e), end);
@@ -761,6 +799,13 @@ void PoolManager::finish_attempt(Worker& w, const Ended& end) {
       r.error = e.stopped  ? "stopped by ProcessPool::stop before it finished"
                 : r.halted ? "stopped by the halt before it finished"
                            : "stopped before it finished";
+      if (was_held) {
+        // Withdrawn from its worker, where it waited for its host (--load, --memfree).
+        r.error = e.stopped  ? "stopped by ProcessPool::stop before it started"
+                  : r.halted ? "stopped by the halt before it started"
+                             : "cancelled before it started";
+        r.error += ": its host was holding back job starts";
+      }
       break;
     case EndHow::kError:
     case EndHow::kRefused:  // handed back above
@@ -1071,6 +1116,11 @@ void PoolManager::cancel_waiting() {
       r.error = "cancelled before its retry";
       complete(std::move(e), std::move(r));
     }
+  }
+  // Jobs their hosts hold back (--load, --memfree) have not started either: withdrawn. One
+  // that its worker starts just as the withdrawal is on its way is stopped.
+  for (auto& w : workers_) {
+    if (w->current && w->held) send_stop(*w, false);
   }
 }
 

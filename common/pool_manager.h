@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -71,6 +72,11 @@ class PoolManager {
   void reap_exiting();       // workers on their way out, and what is left of their jobs
   // When worker `w`'s job passes PoolOptions::relative_timeout, as the median stands now.
   std::optional<Clock::time_point> median_deadline(const Worker& w) const;
+  // Ends worker `w`'s job `job` itself if it runs past its timeout counted `from` its start, a
+  // stop sequence and a grace (a stopped or stuck worker).
+  void arm_timeout_backstop(Worker& w, const Job& job, Clock::time_point from);
+  // Whether a worker on `host` waits for it to allow its job to start (--load, --memfree).
+  bool holding_starts(const std::string& host) const;
 
   // Workers.
   bool start_worker();
@@ -142,6 +148,7 @@ class PoolManager {
   Millis spawn_pause_{0};
   std::optional<Clock::time_point> no_worker_since_;  // refused with no worker running at all
   bool told_spawn_refused_ = false;
+  std::set<std::string> gate_unknown_told_;  // hosts that cannot judge --load/--memfree, told
   // Jobs the process limit kept from starting: since when no job of any worker has started
   // while some were refused. Judged for the whole pool, since the limit is shared by all.
   std::optional<Clock::time_point> jobs_refused_since_;

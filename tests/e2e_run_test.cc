@@ -246,9 +246,10 @@ TEST_F(BadInput, NonNumericJobsFlag) {
   EXPECT_LT(r.err.size(), 400u) << "not a message a person reads: " << r.err;
 }
 
-TEST_F(BadInput, NegativeJobsFlag) {
+TEST_F(BadInput, MalformedJobsFlag) {
   std::string file = dir_.write("jobs.json", json::array({touching_job()}).dump());
-  expect_rejected(run_procpool({"run", "-j", "-3", file}), "");
+  // -3 is GNU parallel's "3 fewer than the CPUs"; a sign twice is nothing.
+  expect_rejected(run_procpool({"run", "-j", "+-3", file}), "");
 }
 
 TEST_F(BadInput, UnknownFormat) {

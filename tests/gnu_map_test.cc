@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "tests/support/e2e.h"
+#include "tests/support/gnu_parallel.h"
 #include "tests/support/process_checks.h"
 
 using namespace procpool::testing;
@@ -36,43 +37,13 @@ RunOutput run_bounded(const Words& argv, const std::string& input, const std::st
   return r;
 }
 
-bool have_gnu_parallel() {
-  RunOutput r = run_program(
-      {"/bin/sh", "-c", "command -v parallel >/dev/null && parallel --will-cite --version"});
-  return r.exit_status == 0 && r.out.find("GNU parallel") != std::string::npos;
-}
-
 // GNU parallel's --csv needs Perl's Text::CSV (Debian: libtext-csv-perl).
 bool have_text_csv() {
   return run_program({"perl", "-MText::CSV", "-e", "1"}).exit_status == 0;
 }
 
-// Values that break naive command building. No newline (GNU parallel's ::: would split there:
-// those go through -0 files).
 const Words& hostile() {
-  static const Words values{"plain",
-                            "with space",
-                            "  two  spaces  ",
-                            "it's",
-                            "dq\"x",
-                            "$(touch pwned)",
-                            "`touch pwned2`",
-                            "semi;colon; touch pwned3",
-                            "a&&b|c>d",
-                            "unicodé ü",
-                            "\xff\xfe.bin",
-                            "-leading-dash",
-                            "--",
-                            "-k",
-                            "",
-                            "tab\there",
-                            "*glob?[ab]",
-                            "back\\slash",
-                            "100%s",
-                            "{}",
-                            "$HOME",
-                            "dir/f.tar.gz"};
-  return values;
+  return hostile_values();
 }
 
 Words join(Words head, const Words& tail) {
@@ -105,17 +76,7 @@ class GnuMap : public ::testing::Test {
     RunOutput gnu =
         run_bounded(join({"env", "PARALLEL_SHELL=/bin/sh", "parallel", "--will-cite"}, words),
                     input, dir_.path());
-    std::string shown;
-    for (const auto& w : words) shown += " [" + w + "]";
-    EXPECT_EQ(gnu.exit_status, 0) << shown << "\nGNU parallel:\n" << gnu.err.substr(0, 2000);
-    EXPECT_EQ(ours.exit_status, 0) << shown << "\nprocpool:\n" << ours.err.substr(0, 2000);
-    EXPECT_FALSE(gnu.out.empty()) << shown;
-    if (ours.out.size() > 5000 || gnu.out.size() > 5000) {
-      EXPECT_TRUE(ours.out == gnu.out) << shown << ": outputs differ (" << ours.out.size()
-                                       << " and " << gnu.out.size() << " bytes)";
-    } else {
-      EXPECT_EQ(ours.out, gnu.out) << shown;
-    }
+    expect_same_stdout(ours, gnu, words);
     for (const auto& e : fs::recursive_directory_iterator(dir_.path())) {
       EXPECT_NE(e.path().filename().string().rfind("pwned", 0), 0u)
           << "an input ran a command: " << e.path();
@@ -438,3 +399,78 @@ TEST(MapOwn, BadGroupingFlagsExitTwoAndRunNothing) {
 }
 
 }  // namespace
+
+// ---- --tagstring, {%}, -j, empty sources ---------------------------------------------------
+
+TEST_F(GnuMap, TagstringNamesEveryLineWithValuesAsTheyAre) {
+  // The tag is printed, not run: values go in unquoted, as GNU parallel's. (Tabs and invalid
+  // UTF-8 in a tag are shown escaped by procpool, so the values here are printable.)
+  Words values{"plain",         "with space", "it's",         "dq\"x", "$(touch pwned)",
+               "-leading-dash", "",           "dir/f.tar.gz", "{}"};
+  same(join({"-k", "--tagstring", "<{}>-{#}-{/.}", kEach, ":::"}, values));
+  same(join({"-k", "--tagstring", "fixed", "echo", ":::"}, values));
+  same(join({"-k", "--tagstring", "{2}:{1}", "echo", ":::", "a", "b", ":::", "1", "2"}, {}));
+}
+
+TEST_F(GnuMap, SlotInsideSingleQuotesIsTheNumber) {
+  // One slot, so both must say 1 every time, quoted or not.
+  same({"-k", "-j1", "echo '{%}' \"{%}\" {%} x{%}y", ":::", "a", "b", "c"});
+  same({"-k", "-j1", "-N2", "echo '[{%}]' {}", ":::", "a", "b", "c"});
+}
+
+TEST_F(GnuMap, JobsZeroAndRelativeCountsRunEverything) {
+  for (const std::string j : {"0", "+1", "-1", "100%"}) {
+    same(join({"-k", "-j", j, kEach, ":::"}, hostile()));
+  }
+}
+
+TEST_F(GnuMap, AnEmptySourceRunsNoJobAndSucceeds) {
+  for (const Words& tail : {Words{":::"}, Words{"::::"}}) {
+    RunOutput ours =
+        run_bounded(join({procpool_bin(), "map", "-q", "echo", "x"}, tail), "", dir_.path());
+    RunOutput gnu =
+        run_bounded(join({"parallel", "--will-cite", "echo", "x"}, tail), "", dir_.path());
+    EXPECT_EQ(gnu.exit_status, 0) << gnu.err;
+    EXPECT_EQ(ours.exit_status, 0) << ours.err;
+    EXPECT_EQ(ours.out, gnu.out);
+    EXPECT_EQ(ours.out, "");
+  }
+}
+
+// GNU parallel's -q is procpool's --quote (procpool's -q is --quiet): each template word one
+// argument, replacement strings still filled in, inside a word too.
+TEST_F(GnuMap, QuoteRunsEachTemplateWordAsOneArgument) {
+  Words tmpl{"printf", "<%s>\\n", "a b", "x{}y", "{}", "it's", "$(touch pwned)", "", "{#}"};
+  for (const Words& flags : {Words{"-k"}, Words{"-k", "-N2"}}) {
+    RunOutput ours =
+        run_bounded(join(join(join({procpool_bin(), "map", "-q", "--quote"}, flags), tmpl),
+                         join({":::"}, hostile())),
+                    "", dir_.path());
+    RunOutput gnu = run_bounded(
+        join(join(join({"env", "PARALLEL_SHELL=/bin/sh", "parallel", "--will-cite", "-q"}, flags),
+                  tmpl),
+             join({":::"}, hostile())),
+        "", dir_.path());
+    EXPECT_EQ(ours.exit_status, 0) << ours.err;
+    EXPECT_EQ(gnu.exit_status, 0) << gnu.err;
+    EXPECT_FALSE(ours.out.empty());
+    EXPECT_EQ(ours.out, gnu.out);
+    EXPECT_FALSE(fs::exists(dir_.path() + "/pwned"));
+  }
+}
+
+// xargs' and GNU parallel's input options: -d C, -E STR, -r, -I STR; --will-cite and --group
+// accepted and nothing else.
+TEST_F(GnuMap, DelimiterEndOfInputAndBlankSkipping) {
+  std::string input = lines_of(hostile(), ',') + "last\n";
+  same({"-k", "-d", ",", kEach}, input);
+  same({"-k", "-d", "\\t", kEach}, "a\tb c\t\tlast");
+  same({"-k", "-r", kEach}, "a\n\n  \n\t\nb\n");
+  same({"-k", "-r", "-N2", kEach}, "a\n\n b \n\nc\n");
+  same(join({"-k", "-r", kEach, ":::"}, {"a", "", " ", "b"}));
+  same({"-k", "-E", "STOP", kEach}, "a\nb\nSTOP\nc\n");
+  same(join({"-k", "-E", "-k", kEach, ":::"}, hostile()));  // a leading-dash end string
+  same({"-k", "-E", "b", kEach, "::::", write("abc", "a\nb\nc\n"), ":::", "x", "y"});
+  same(join({"-k", "-I", "XX", "printf '<%s>\\n' XX pre-XX-post", ":::"}, hostile()));
+  same(join({"-k", "-I", "%", "--will-cite", "--group", "echo %", ":::"}, {"a", "b"}));
+}

@@ -22,6 +22,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/support/e2e.h"
+#include "tests/support/gnu_parallel.h"
 #include "tests/support/process_checks.h"
 
 using json = nlohmann::json;
@@ -81,12 +82,6 @@ std::string wait_until_reported(const std::string& journal, const std::string& n
   return "i=0; until grep -qF " + sq("\"name\":\"" + name + "\"") + " " + sq(journal) +
          " 2>/dev/null; do i=$((i+1)); if [ $i -gt 2000 ]; then echo " +
          sq("gave up waiting for " + name) + " >&2; exit 9; fi; sleep 0.01; done";
-}
-
-bool have_gnu_parallel() {
-  RunOutput r = run_program(
-      {"/bin/sh", "-c", "command -v parallel >/dev/null && parallel --will-cite --version"});
-  return r.exit_status == 0 && r.out.find("GNU parallel") != std::string::npos;
 }
 
 // Runs GNU parallel with `args` in `cwd`. PARALLEL_SHELL pins /bin/sh, the shell procpool's
@@ -544,17 +539,26 @@ TEST(InputsUsage, OutOfRangeSourceNumberExitsTwoNamingIt) {
   EXPECT_NE(r.err.find("{0}"), std::string::npos) << r.err;
 }
 
-TEST(InputsUsage, EmptySourceMarkerExitsTwo) {
-  RunOutput r = pp({"map", "echo", ":::"});
-  EXPECT_EQ(r.exit_status, 2) << r.err;
-  EXPECT_NE(r.err.find(":::"), std::string::npos) << r.err;
+// `::: $(ls *.log)` with no logs: no jobs and success, as GNU parallel; an empty source in a
+// product leaves no combination, and in --dry-run nothing to print.
+TEST(InputsUsage, EmptySourceMarkerRunsNoJob) {
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{{"map", "echo", ":::"},
+                                             {"map", "echo", "::::"},
+                                             {"map", "echo", ":::", "a", "b", ":::"},
+                                             {"map", "--dry-run", "echo", ":::"}}) {
+    RunOutput r = pp(args);
+    EXPECT_EQ(r.exit_status, 0) << r.err;
+    EXPECT_EQ(r.out.find("echo"), std::string::npos) << r.out;
+    EXPECT_EQ(r.out.find("1 ok"), std::string::npos) << r.out;
+  }
 }
 
 TEST(InputsUsage, BadSchedulingValuesExitTwoAndRunNothing) {
   TempDir dir;
   for (const std::vector<std::string>& flags :
        std::vector<std::vector<std::string>>{{"-j", "12x"},
-                                             {"-j", "-3"},
+                                             {"-j", "--3"},
                                              {"-j", "x%"},
                                              {"--delay", "x"},
                                              {"--delay", "-1s"},
@@ -861,8 +865,8 @@ TEST(Order, LineBufferWithTag) {
   EXPECT_NE(r.out.find("\tsecond\n"), std::string::npos) << r.out;
 }
 
-TEST(Order, LineBufferConflictsWithKeepOrderAndJsonl) {
-  EXPECT_EQ(pp({"run", "--lines", "-", "--line-buffer", "-k"}, "true\n").exit_status, 2);
+// -k --line-buffer is a mode of its own (tests/line_buffer_order_test.cc); jsonl is not.
+TEST(Order, LineBufferConflictsWithJsonl) {
   EXPECT_EQ(pp({"run", "--lines", "-", "--line-buffer", "--format", "jsonl"}, "true\n").exit_status,
             2);
 }
@@ -910,9 +914,28 @@ TEST(OrderScheduling, HalfTheCpusGivesThatManyWorkers) {
   expect_workers("50%", std::max(1, static_cast<int>(std::lround(cpus() * 0.5))));
 }
 
-TEST(OrderScheduling, ZeroGivesOneWorkerPerCpu) {
-  expect_workers("0", cpus());
+TEST(OrderScheduling, PercentAndRelativeCountsFollowTheCpus) {
   expect_workers("100%", cpus());
+  expect_workers("+1", cpus() + 1);
+  expect_workers("-1", std::max(1, cpus() - 1));
+}
+
+// -j 0 is GNU parallel's "as many as possible": 12 jobs that each wait until all 12 have
+// started can only finish if every one runs at once, whatever the CPU count.
+TEST(OrderScheduling, ZeroRunsEveryJobAtOnce) {
+  TempDir dir;
+  const int n = 12;
+  std::string arrived = dir.path() + "/arrived";
+  fs::create_directory(arrived);
+  std::string script = dir.write(
+      "barrier.sh", "touch " + sq(arrived) + "/$1\ni=0\nwhile [ $(ls " + sq(arrived) +
+                        " | wc -l) -lt " + std::to_string(n) +
+                        " ]; do\n  i=$((i+1)); if [ $i -gt 3000 ]; then exit 9; fi; sleep 0.01\n"
+                        "done\n");
+  std::vector<std::string> args{"map", "-j", "0", "-q", "sh " + sq(script) + " {}", ":::"};
+  for (int i = 1; i <= n; ++i) args.push_back(std::to_string(i));
+  RunOutput r = pp(args);
+  EXPECT_EQ(r.exit_status, 0) << r.err << r.out;
 }
 
 TEST(OrderScheduling, ExplicitCountGivesThatManyWorkers) {

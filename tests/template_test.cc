@@ -11,10 +11,12 @@
 #include <vector>
 
 #include "tests/support/e2e.h"
+#include "tests/support/gnu_parallel.h"
 
 namespace procpool {
 namespace {
 
+using testing::have_gnu_parallel;
 using testing::run_program;
 using testing::RunOutput;
 using testing::TempDir;
@@ -333,12 +335,6 @@ RunOutput run_ours(const DiffCase& c) {
     if (s == 0) break;
   }
   return run_sh(script);
-}
-
-bool have_gnu_parallel() {
-  RunOutput r = run_program(
-      {"/bin/sh", "-c", "command -v parallel >/dev/null && parallel --will-cite --version"});
-  return r.exit_status == 0 && r.out.find("GNU parallel") != std::string::npos;
 }
 
 // Not compared, on purpose: a replacement string as the first word (GNU parallel then does not

@@ -6,16 +6,11 @@
 #include <gtest/gtest.h>
 
 #include "tests/support/e2e.h"
+#include "tests/support/gnu_parallel.h"
 #include "tests/support/jsonl_report.h"
 
 namespace procpool::testing {
 namespace {
-
-bool have_gnu_parallel() {
-  RunOutput r = run_program(
-      {"/bin/sh", "-c", "command -v parallel >/dev/null && parallel --will-cite --version"});
-  return r.exit_status == 0 && r.out.find("GNU parallel") != std::string::npos;
-}
 
 // GNU parallel under /bin/sh, the shell procpool's workers use.
 RunOutput gnu(std::vector<std::string> args) {
@@ -60,6 +55,21 @@ TEST(GnuDurations, APostfixTimeoutEndsTheJobAsGnuParallelDoes) {
   Report report = parse_report(mine.out);
   ASSERT_EQ(report.jobs.count("30"), 1u) << mine.out;
   EXPECT_EQ(report.jobs["30"]["status"], "timeout");
+}
+
+// --timeout 0 is no limit in both (a script's --timeout "$T" with T=0), not a limit of nothing.
+TEST(GnuDurations, TimeoutZeroIsNoLimit) {
+  if (!have_gnu_parallel()) GTEST_SKIP() << "GNU parallel is not installed (apt install parallel)";
+  RunOutput theirs = gnu({"--timeout", "0", "sleep 0.3; echo {}", ":::", "done"});
+  EXPECT_EQ(theirs.exit_status, 0) << theirs.err;
+  EXPECT_EQ(theirs.out, "done\n");
+  // GNU parallel 20221122 is itself random with 0s and 0m (about half its runs time out);
+  // procpool reads every spelling of zero alike.
+  for (const std::string zero : {"0", "0s", "0m", "0h0m0s"}) {
+    RunOutput mine = ours({"-q", "--timeout", zero, "sleep 0.3; echo {}", ":::", "done"});
+    EXPECT_EQ(mine.exit_status, 0) << zero << ": " << mine.err;
+    EXPECT_EQ(mine.out, "done\n") << zero;
+  }
 }
 
 TEST(GnuDurations, EveryDurationFlagTakesThem) {

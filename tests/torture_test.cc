@@ -692,12 +692,9 @@ TEST_F(TortureUsage, BadFlagValuesExitTwoAndRunNothing) {
   std::string touched = path("touched");
   std::string file = job_file(json::array({{{"name", "t"}, {"cmd", "touch " + touched}}}));
   const std::vector<std::pair<std::string, std::string>> cases = {
-      {"-j", "-1"},
-      {"-j", "abc"},
-      {"--timeout", "-1"},
-      {"--halt", "sometimes"},
-      {"--term-seq", "TERM,x"},
-      {"--retry-on", "nope"},
+      {"-j", "-1.5"},           {"-j", "abc"},
+      {"--timeout", "-1"},      {"--halt", "sometimes"},
+      {"--term-seq", "TERM,x"}, {"--retry-on", "nope"},
       {"--mem-limit", "12Q"},
   };
   for (const auto& [flag, value] : cases) {

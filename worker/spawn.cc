@@ -113,10 +113,14 @@ void check_cwd(const std::string& cwd) {
 // back through a close-on-exec pipe, so it is reported, not guessed from exit status 127.
 // Returns 0, or the errno exec failed with, as posix_spawn does.
 int fork_exec(pid_t* pid_out, const char* program, char* const* argv, char* const* envp,
-              const Task& task, int out_w, int err_w) {
-  Fd devnull(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-  if (!devnull) return errno;
-  devnull.reset(move_above_stdio(devnull.release()));
+              const Task& task, int in_fd, int out_w, int err_w) {
+  Fd devnull;
+  if (in_fd < 0) {
+    devnull.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+    if (!devnull) return errno;
+    devnull.reset(move_above_stdio(devnull.release()));
+    in_fd = devnull.get();
+  }
   Pipe report = make_pipe();
   rlimit mem{}, cpu{};
   if (task.limits.memory_bytes) mem.rlim_cur = mem.rlim_max = *task.limits.memory_bytes;
@@ -138,7 +142,7 @@ int fork_exec(pid_t* pid_out, const char* program, char* const* argv, char* cons
     dfl.sa_handler = SIG_DFL;
     for (int sig = 1; sig < NSIG; ++sig) ::sigaction(sig, &dfl, nullptr);
     int err = 0;
-    if (::dup2(devnull.get(), 0) < 0 || ::dup2(out_w, 1) < 0 || ::dup2(err_w, 2) < 0) err = errno;
+    if (::dup2(in_fd, 0) < 0 || ::dup2(out_w, 1) < 0 || ::dup2(err_w, 2) < 0) err = errno;
     if (!err && cwd && ::chdir(cwd) != 0) err = errno;
     // Everything above 2 but the report pipe, which exec closes itself (close-on-exec).
     int report_fd = report.write.get();
@@ -242,7 +246,7 @@ bool SpawnError::transient() const {
   return spawn_error_is_transient(error);
 }
 
-Spawned spawn_task(const Task& task) {
+Spawned spawn_task(const Task& task, int stdin_fd) {
   if (!task.cwd.empty()) check_cwd(task.cwd);
   std::optional<ExecImage> image;
   bool plain_line = false;  // a command line run without sh
@@ -263,13 +267,14 @@ Spawned spawn_task(const Task& task) {
     throw SpawnError(std::string("cannot make its output pipes: ") + e.what(), e.code().value());
   }
   ChildSetup setup;
+  setup.stdin_fd = stdin_fd;
   setup.stdout_fd = out.write.get();
   setup.stderr_fd = err.write.get();
   if (!task.cwd.empty()) setup.cwd = task.cwd.c_str();
   // Jobs with limits take the slower way: posix_spawn cannot set them.
   auto start = [&](pid_t* pid, ExecImage& x) {
     return task.limits.any()
-               ? fork_exec(pid, x.program.c_str(), x.argv.data(), x.environment(), task,
+               ? fork_exec(pid, x.program.c_str(), x.argv.data(), x.environment(), task, stdin_fd,
                            out.write.get(), err.write.get())
                : spawn_child(pid, x.program.c_str(), x.argv.data(), x.environment(), setup);
   };

@@ -1,4 +1,5 @@
-// Starting one job's command: its own process group, stdin from /dev/null, stdout and stderr
+// Starting one job's command: its own process group, stdin from /dev/null (or its input), stdout
+// and stderr
 // into fresh pipes, an empty signal mask and default dispositions, nothing else inherited.
 #pragma once
 
@@ -25,6 +26,7 @@ struct Spawned {
   Fd err;          // read end of the job's stderr (non-blocking)
 };
 
-Spawned spawn_task(const Task& task);
+// `stdin_fd`: what the command reads as stdin; -1: /dev/null.
+Spawned spawn_task(const Task& task, int stdin_fd = -1);
 
 }  // namespace procpool

@@ -1,7 +1,9 @@
 #include "worker/worker.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -12,8 +14,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
+#include <cstring>
 #include <deque>
 #include <fstream>
+#include <map>
 #include <optional>
 
 #include <procpool/this_machine.h>
@@ -25,6 +29,7 @@
 #include "common/messages.h"
 #include "common/worker_command.h"
 #include "worker/spawn.h"
+#include "worker/start_gate.h"
 
 namespace procpool {
 
@@ -42,6 +47,9 @@ constexpr size_t kReadChunk = 64u << 10;
 // process in D state cannot) before the job is reported anyway.
 constexpr Millis kStrayRecheck{10};
 constexpr Millis kStrayGiveUp{1000};
+// While the host does not allow the next task to start (--load, --memfree), how often to look
+// at it again (GNU parallel looks at the load about once a second).
+constexpr Millis kGateRecheck{500};
 
 int64_t wall_us() {
   timespec ts;
@@ -110,9 +118,17 @@ class Worker {
   void handle_frame(std::string_view body);
   // Starts the first queued task.
   void start_next();
+  // Whether the host allows the first queued task to start now (its --load, --memfree); when it
+  // does not, says so to the coordinator once per task and sets gate_recheck_.
+  bool may_start();
   void report_spawn_failure(const Running& r, const std::string& why, EndHow how = EndHow::kError);
   // Forgets every queued task (the coordinator is gone or told us to go).
-  void drop_queue() { queue_.clear(); }
+  void drop_queue() {
+    queue_.clear();
+    inputs_.clear();
+  }
+  // Adds a piece of a job's stdin (a stream-0 frame, sent before its task) to what it will read.
+  void take_input(const OutputPiece& piece);
   // Reads once from a job pipe and forwards what came; returns the bytes read (0 at EOF/EAGAIN).
   ssize_t read_job_pipe(Fd& fd, Stream s);
   void reap();
@@ -135,10 +151,18 @@ class Worker {
   }
   std::optional<Clock::time_point> next_timer() const;
 
-  Fd sigfd_;                     // SIGCHLD, SIGTERM, SIGHUP, SIGINT as readable events
-  FrameReader reader_;           // frames from the coordinator
-  WriteBuffer wbuf_;             // frames to the coordinator
-  std::deque<Task> queue_;       // tasks received and not yet started
+  Fd sigfd_;                // SIGCHLD, SIGTERM, SIGHUP, SIGINT as readable events
+  FrameReader reader_;      // frames from the coordinator
+  WriteBuffer wbuf_;        // frames to the coordinator
+  std::deque<Task> queue_;  // tasks received and not yet started
+  // The stdin of queued tasks that have one, by job id: a file in memory the job reads (as GNU
+  // parallel's --pipe jobs read a pipe), so a job that reads slowly or not at all never stalls
+  // this loop. `error` says why it could not be held; the job then fails with it.
+  struct Input {
+    Fd file;
+    std::string error;
+  };
+  std::map<uint64_t, Input> inputs_;
   std::optional<Running> job_;   // the job running now
   bool input_closed_ = false;    // the coordinator closed our stdin (or is gone)
   int slot_ = 0;                 // our slot as last told, exported as PROCPOOL_SLOT
@@ -146,6 +170,9 @@ class Worker {
   pid_t own_sid_ = 0;            // our session: a stray's group in it is signalled only if it leads
   std::vector<pid_t> given_up_;  // strays that outlived a sweep (stuck, or not ours to signal)
   std::string default_cwd_;      // where jobs without a cwd run ("": where we were started)
+  StartGate gate_{StartGate::proc_root()};         // this host's load and memory, for tasks
+  uint64_t held_ = 0;                              // the queued task we said is held (0: none)
+  std::optional<Clock::time_point> gate_recheck_;  // when to look at the host again for it
 };
 
 void Worker::handle_frame(std::string_view body) {
@@ -173,12 +200,39 @@ void Worker::handle_frame(std::string_view body) {
   for (auto it = queue_.begin(); it != queue_.end(); ++it) {
     if (it->id == kill.id) {
       queue_.erase(it);
+      inputs_.erase(kill.id);
       Ended end;
       end.id = kill.id;
       end.how = EndHow::kKilled;
       send(end);
       return;
     }
+  }
+}
+
+void Worker::take_input(const OutputPiece& piece) {
+  if (piece.stream != 0) throw ProtocolError("output frame from the coordinator");
+  Input& in = inputs_[piece.id];
+  if (!in.error.empty()) return;
+  if (!in.file) {
+    // In memory, like the frame it came in; a file in /tmp where memfd_create is missing.
+    in.file.reset(::memfd_create("procpool-stdin", MFD_CLOEXEC));
+    if (!in.file) in.file.reset(::open("/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
+    if (!in.file) {
+      in.error = std::strerror(errno);
+      return;
+    }
+  }
+  std::string_view left = piece.bytes;
+  while (!left.empty()) {
+    ssize_t n = ::write(in.file.get(), left.data(), left.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      in.error = n < 0 ? std::strerror(errno) : "a write made no progress";
+      in.file.reset();
+      return;
+    }
+    left.remove_prefix(static_cast<size_t>(n));
   }
 }
 
@@ -189,8 +243,16 @@ void Worker::start_next() {
   queue_.pop_front();
   r.started = now;
   r.started_wall = wall_us();
+  // Taken out now: whatever happens to this attempt, the next one is sent its input afresh.
+  std::optional<Input> input;
+  if (auto it = inputs_.find(r.task.id); it != inputs_.end()) {
+    input = std::move(it->second);
+    inputs_.erase(it);
+  }
   try {
-    Spawned s = spawn_task(r.task);
+    if (input && !input->error.empty()) throw SpawnError("cannot hold its stdin: " + input->error);
+    if (input && ::lseek(input->file.get(), 0, SEEK_SET) < 0) throw_errno("lseek (its stdin)");
+    Spawned s = spawn_task(r.task, input ? input->file.get() : -1);
     r.pid = s.pid;
     r.out = std::move(s.out);
     r.err = std::move(s.err);
@@ -211,6 +273,24 @@ void Worker::start_next() {
   if (r.task.timeout) r.deadline = r.started + *r.task.timeout;
   send(Started{r.task.id, r.pid});
   job_ = std::move(r);
+}
+
+bool Worker::may_start() {
+  const Task& next = queue_.front();
+  if (!next.max_load && !next.min_memory_available) return true;
+  auto now = Clock::now();
+  if (held_ == next.id && gate_recheck_ && now < *gate_recheck_) return false;
+  GateVerdict verdict = gate_.check(next);
+  if (!verdict.unknown.empty()) send(Gate{next.id, false, verdict.unknown});
+  if (verdict.held.empty()) {
+    held_ = 0;
+    gate_recheck_.reset();
+    return true;
+  }
+  if (held_ != next.id) send(Gate{next.id, true, verdict.held});
+  held_ = next.id;
+  gate_recheck_ = now + kGateRecheck;
+  return false;
 }
 
 void Worker::report_spawn_failure(const Running& r, const std::string& why, EndHow how) {
@@ -314,7 +394,7 @@ void Worker::take_stop_step() {
 
 std::optional<Clock::time_point> Worker::next_timer() const {
   std::optional<Clock::time_point> t;
-  if (!job_) return std::nullopt;
+  if (!job_) return queue_.empty() || input_closed_ ? std::nullopt : gate_recheck_;
   // While the coordinator lags, the pipe grace waits for it (poll wakes on POLLOUT instead).
   auto give_up = wbuf_.pending() < kHighWater ? job_->pipes_give_up : std::nullopt;
   for (const auto& c : {job_->stopped_for ? std::nullopt : job_->deadline, job_->next_stop_at,
@@ -509,7 +589,7 @@ int Worker::run() {
   send(Hello{kProtocolVersion, ::getpid(), host});
 
   for (;;) {
-    if (!job_ && !queue_.empty() && !input_closed_) start_next();
+    if (!job_ && !queue_.empty() && !input_closed_ && may_start()) start_next();
     if (input_closed_ && !job_ && wbuf_.empty()) {
       kill_strays();
       return 0;
@@ -547,8 +627,11 @@ int Worker::run() {
       if (got > 0) {
         reader_.feed(std::string_view(buf, static_cast<size_t>(got)));
         while (auto f = reader_.next_frame()) {
-          if (f->output) throw ProtocolError("output frame from the coordinator");
-          handle_frame(f->body);
+          if (f->output) {
+            take_input(*f->output);
+          } else {
+            handle_frame(f->body);
+          }
         }
       } else if (got == 0 || (errno != EINTR && errno != EAGAIN)) {
         // The coordinator is gone (sshd sends no signal when the client dies): stop everything.

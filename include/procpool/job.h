@@ -46,10 +46,18 @@ struct Job {
   std::optional<Millis> timeout{};           // wall-clock limit per attempt
   int retries = 0;                           // extra attempts after a failed one
   Limits limits{};                           // resource limits of each attempt
+  // The bytes of its stdin, read by the command as a file (each attempt from the start);
+  // null: /dev/null. Shared, so copies of the job never copy the bytes.
+  std::shared_ptr<const std::string> input{};
+  // Offsets in `shell` where the number of the slot that runs it goes, each attempt its own
+  // ({%} of a map template, which is known only when a worker takes the job).
+  std::vector<size_t> slot_spots{};
   // Names of jobs that must succeed before this one starts: honoured by the CLI's job files;
   // the pool refuses a job that has any (it does not order jobs).
   std::vector<std::string> needs{};
 
+  // `shell` as the worker in `slot` runs it: the slot's number at each of slot_spots.
+  std::string shell_in_slot(int slot) const;
   // The command as one line of text, for headers, logs and JSON.
   std::string command_text() const;
 };

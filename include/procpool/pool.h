@@ -27,6 +27,7 @@
 #include <vector>
 
 #include <procpool/future.h>
+#include <procpool/start_gate.h>
 #include <procpool/this_machine.h>
 #include <procpool/version.h>
 
@@ -74,6 +75,17 @@ struct PoolOptions {
   std::vector<Status> retry_on = {Status::kFailed, Status::kTimeout, Status::kCrashed};
   Millis retry_delay{0};  // before the first retry; doubled for each one after
   Millis start_delay{0};  // at least this long between two job starts (--delay)
+  // GNU parallel's --load and --memfree: a job starts only while the host its worker runs on
+  // has a 1-minute load average below max_load and at least min_memory_available bytes of
+  // available memory (MemAvailable in /proc/meminfo). Each worker reads its own host's /proc
+  // before it starts a job; while they do not allow it, the job waits on that worker (its
+  // timeout not yet counting; stop(), terminate() and a cancelling shutdown or halt withdraw
+  // it, unstarted) and the worker looks again every half second. A host whose /proc cannot be
+  // read does not hold jobs back (a warning says so). Running jobs are never stopped for memory
+  // (GNU parallel's --memfree kills the youngest one below half of it): Limits::memory_bytes
+  // and the kernel's OOM killer are for that.
+  std::optional<LoadLimit> max_load{};
+  std::optional<uint64_t> min_memory_available{};
   // GNU parallel's --timeout N%: an attempt of a job without a timeout of its own ends
   // `timeout` once it has run longer than this many times the median run time of the jobs that
   // succeeded so far in this pool (2.0 for 200%). The median moves as jobs succeed, and applies
