@@ -1,16 +1,22 @@
 // --report FILE.html: one self-contained page about the batch (no network: CSS and script are
 // inline, and its Content-Security-Policy forbids loading anything). It holds the summary, the
-// jobs that did not succeed and the slowest ones, a timeline per worker, and every job's output,
-// failures first.
+// jobs that did not succeed and the slowest ones (plain HTML, readable without script), a
+// timeline per worker, and every job with its output, failures first.
 //
-// Everything that is text (names, commands, outputs) is rendered here into HTML through one
-// escaper, so hostile output never passes through JSON or script; only the timeline, which needs
-// layout by time and hover, is drawn by the inline script from a small JSON blob of numbers and
-// names. The page reads fine without script; the timeline then says it needs it.
+// The page opens at any size: the job list is drawn by the inline script, which shows only the
+// rows on screen (a virtualised list over a plain array, so search and status filters stay
+// quick at 100,000 jobs), from the jobs as JSON in <script type="application/json"
+// id="report-data">. Outputs are in a second such element, #report-outputs, one JSON value per
+// job, each found by its offset and parsed only when its job is expanded. Job bytes reach the
+// page only inside those JSON strings (escaped by the one JSON escaper, then made safe inside
+// <script>: no '<', '>', '&', U+2028 or U+2029) and from there only through textContent, so
+// hostile output can neither end the element nor become markup. Names in the tables go through
+// the HTML escaper.
 //
 // Memory stays bounded: a job's record is kept without its output, and the shown part of the
-// output (at most `per_job_bytes`, already escaped) goes to an unlinked temporary file until the
-// page is written at the end, when the order (failures first) is known.
+// output (its head and tail, at most `head_bytes` + `tail_bytes`, already as JSON) goes to an
+// unlinked temporary file until the page is written at the end, when the order (failures
+// first) is known.
 #pragma once
 
 #include <cstdint>
@@ -22,12 +28,17 @@
 
 namespace procpool {
 
+// An output longer than head_bytes + tail_bytes shows its first and its last part with the
+// number of bytes cut between them. The tail gets the larger part: that is where a failing
+// command says why (the compiler's errors, the test runner's summary, the last words before a
+// crash or a timeout), as --junit keeps only the tail; the head shows how the job began.
 struct HtmlReportLimits {
-  uint64_t per_job_bytes = 256u << 10;  // output bytes shown per job; the rest is counted
-  uint64_t total_bytes = 64u << 20;     // output bytes shown on the whole page
-  size_t open_failures = 20;            // failed jobs whose output is expanded at first
-  size_t slowest = 10;                  // rows of the slowest-jobs table
-  size_t failure_rows = 500;            // rows of the did-not-succeed table
+  uint64_t head_bytes = 64u << 10;   // output bytes shown from the start of each job's output
+  uint64_t tail_bytes = 192u << 10;  // ... and from its end
+  uint64_t total_bytes = 64u << 20;  // output bytes shown on the whole page
+  size_t open_failures = 20;         // failed jobs expanded at first
+  size_t slowest = 10;               // rows of the slowest-jobs table
+  size_t failure_rows = 500;         // rows of the did-not-succeed table
 };
 
 class HtmlReport : public Recorder {
@@ -40,7 +51,7 @@ class HtmlReport : public Recorder {
 
   // What the page knows of one job: everything but its output, which is in the spill file.
   struct Record {
-    uint64_t id = 0;                 // the job's id, also its anchor (#job-ID)
+    uint64_t id = 0;                 // the job's id, also its link (#job-ID)
     std::string name;                // as given
     std::string command;             // as one line
     Status status = Status::kError;  // how it ended
@@ -53,14 +64,15 @@ class HtmlReport : public Recorder {
     std::string worker;              // "worker 123@host", empty when it never ran
     uint64_t out_bytes = 0;          // stdout size, whole
     uint64_t err_bytes = 0;          // stderr size, whole
-    uint64_t shown_bytes = 0;        // output bytes in the spilled fragment
-    uint64_t spill_at = 0;           // the escaped fragment's offset in the spill file
-    uint64_t spill_len = 0;          // ... and length
+    uint64_t shown_bytes = 0;        // output bytes in the spilled fragment (head and tail)
+    uint64_t spill_at = 0;           // the JSON fragment's offset in the spill file
+    uint64_t spill_len = 0;          // ... and length in bytes
+    uint64_t text_len = 0;           // ... and in UTF-16 code units, as the page's script counts
     bool output_kept = false;        // false when the spill file failed (spill_error_ says why)
   };
 
  private:
-  // Escapes the first per_job_bytes of `output` into the spill file; fills rec's output fields.
+  // Writes the head and tail of `output` as JSON into the spill file; fills rec's output fields.
   void keep_output(const Output& output, Record& rec);
   void spill(std::string& fragment);
   void write_page(const Summary& s);

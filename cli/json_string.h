@@ -33,4 +33,9 @@ class JsonStringWriter {
 // The whole of `bytes` as a quoted JSON string.
 std::string json_quote(std::string_view bytes);
 
+// JSON text made safe to put inside an HTML <script> element, where "</script" or "<!--" would
+// end or derail it, and for any JavaScript parser: '<', '>', '&', U+2028 and U+2029 become \u
+// escapes. In JSON they occur only inside strings, where the escapes mean the same.
+std::string script_safe_json(std::string_view json);
+
 }  // namespace procpool

@@ -263,8 +263,9 @@ TEST_F(TerminalSignals, CtrlCLeavesCompleteJunitAndHtmlReport) {
   EXPECT_TRUE(contains(html, "id=\"count-ok\">1<")) << html;
   EXPECT_TRUE(contains(html, "id=\"count-failed\">1<")) << html;
   EXPECT_TRUE(contains(html, "id=\"count-cancelled\">3<")) << html;
-  for (int id = 1; id <= 5; ++id) {
-    EXPECT_TRUE(contains(html, "id=\"job-" + std::to_string(id) + "\"")) << "job " << id;
+  // Every job is in the page's data (its job list is drawn from it by script).
+  for (const char* name : {"quick", "bad", "long1", "long2", "never"}) {
+    EXPECT_TRUE(contains(html, std::string("\"") + name + "\"")) << "job " << name;
   }
 
   std::string junit = slurp(xml);
