@@ -11,8 +11,16 @@ namespace procpool {
 
 namespace {
 
+// Typed at a terminal, the inputs wait for Ctrl-D: say so rather than wait silently.
+void tell_terminal_inputs(const std::string& path, const RecordRules& rules) {
+  tell_terminal_reader(path, fmt::format("reading inputs from the terminal (stdin){}; end with "
+                                         "Ctrl-D, or give them after the template: ::: A B",
+                                         rules.sep == '\n' ? ", one per line" : ""));
+}
+
 RecordStream open_source(const MapSourceSpec& s, const RecordRules& rules) {
   if (!s.is_file) return RecordStream(s.args, rules);
+  tell_terminal_inputs(s.path, rules);
   return RecordStream(open_input(s.path), s.path == "-" ? "stdin" : "file '" + s.path + "'", rules);
 }
 
@@ -28,6 +36,7 @@ MapCombinations::MapCombinations(const std::vector<MapSourceSpec>& sources, cons
     if (plan_.header_file_names && sources[i].is_file) names_.emplace_back(sources[i].path, i + 1);
   }
   if (sources.size() <= 1) {
+    if (sources.empty()) tell_terminal_inputs("-", rules);
     stream_.emplace(sources.empty() ? RecordStream(open_input("-"), "stdin", rules)
                                     : open_source(sources[0], rules));
     if (plan_.header) take_header(stream_->next(), *stream_, position);

@@ -69,12 +69,7 @@ void add_map_flags(CLI::App* map, MapOptions& o) {
                 "run the template's words as they are, each one argument, not through the "
                 "shell's eyes (GNU parallel's -q; procpool's -q is --quiet)")
       ->group(inputs);
-  map->add_option("--tagstring", o.tagstring,
-                  "name each job STR, replacement strings expanded (values as they are, not "
-                  "quoted; {%} is not known yet), and tag its lines with it (implies --tag)")
-      ->type_name("STR")
-      ->group(inputs);
-  auto* pipe = "Blocks of stdin (--pipe)";
+  auto* pipe = "Inputs: blocks of stdin (--pipe)";
   map->add_flag("--pipe,--spreadstdin", o.pipe,
                 "cut stdin into blocks of whole records, each the stdin of one job (no ::: "
                 "inputs); -k keeps the blocks' order")
@@ -85,15 +80,15 @@ void add_map_flags(CLI::App* map, MapOptions& o) {
       ->type_name("SIZE")
       ->group(pipe);
   map->add_option("--recstart", o.recstart,
-                  "with --pipe: records start with TEXT (\\n \\t \\0 \\xHH escapes)")
-      ->type_name("TEXT")
+                  "with --pipe: records start with STR (\\n \\t \\0 \\xHH escapes)")
+      ->type_name("STR")
       ->group(pipe);
   map->add_option("--recend", o.recend,
-                  "with --pipe: records end with TEXT (default \\n; '' cuts anywhere); -N N: "
+                  "with --pipe: records end with STR (default \\n; '' cuts anywhere); -N N: "
                   "N records a block")
-      ->type_name("TEXT")
+      ->type_name("STR")
       ->group(pipe);
-  auto* several = "Several inputs a job";
+  auto* several = "Inputs: several a job";
   map->add_option("-n,--max-args", o.max_args,
                   "at most N inputs a job, where {} is (0: one input, none in the command)")
       ->type_name("N")
@@ -126,6 +121,11 @@ void add_map_flags(CLI::App* map, MapOptions& o) {
                   "commands at most N bytes long (default and most: what this system takes)")
       ->type_name("N")
       ->group(several);
+  map->add_option("--tagstring", o.tagstring,
+                  "name each job STR, replacement strings expanded (values as they are, not "
+                  "quoted; {%} is not known yet), and tag its lines with it (implies --tag)")
+      ->type_name("STR")
+      ->group("Output");  // with the other Output options
 }
 
 }  // namespace procpool

@@ -198,6 +198,9 @@ class PipeSource : public JobSource {
       : reader_(open_input("-"), std::move(spec)),
         template_(tmpl, Template::Mode::kText),
         defaults_(std::move(defaults)) {
+    tell_terminal_reader("-",
+                         "reading the jobs' input (--pipe) from the terminal (stdin); end with "
+                         "Ctrl-D");
     if (tagstring) tag_.emplace(*tagstring, Template::Mode::kText);
   }
 

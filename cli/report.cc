@@ -57,12 +57,20 @@ void Summary::add(const Job& job, const Result& r) {
   }
 }
 
+std::vector<std::pair<const char*, uint64_t>> Summary::by_status() const {
+  return {{"ok", ok},           {"failed", failed},         {"timed out", timeout},
+          {"crashed", crashed}, {"could not start", error}, {"cancelled", cancelled},
+          {"skipped", skipped}};
+}
+
 std::string Summary::line() const {
-  std::string s = fmt::format("{} ok, {} failed, {} timed out", ok, failed, timeout);
-  if (crashed) s += fmt::format(", {} crashed", crashed);
-  if (error) s += fmt::format(", {} could not start", error);
-  if (cancelled) s += fmt::format(", {} cancelled", cancelled);
-  if (skipped) s += fmt::format(", {} skipped", skipped);
+  std::string s;
+  auto counts = by_status();
+  for (size_t i = 0; i < counts.size(); ++i) {
+    // ok, failed and timed out always: a clean run says so; the others when they happened.
+    if (i >= 3 && counts[i].second == 0) continue;
+    s += fmt::format("{}{} {}", s.empty() ? "" : ", ", counts[i].second, counts[i].first);
+  }
   if (resumed) s += fmt::format(", {} skipped as already succeeded (--resume)", resumed);
   if (flaky) s += fmt::format(" ({} flaky: passed only on a retry)", flaky);
   return s + fmt::format(" in {:.1f}s", wall_s);

@@ -30,6 +30,9 @@ struct Summary {
     return ok + failed + timeout + crashed + cancelled + skipped + error + resumed;
   }
   bool all_ok() const { return ok + resumed == total(); }
+  // The counts by status in the words and the order of line(): ok, failed, timed out, crashed,
+  // could not start, cancelled, skipped (the live status line uses the same).
+  std::vector<std::pair<const char*, uint64_t>> by_status() const;
   // "12 ok, 1 failed, 0 timed out in 3.2s" (other statuses appear when present).
   std::string line() const;
   // The lines after it: "slowest: ...", "not ok: ..." (empty when nothing to say).

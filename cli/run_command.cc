@@ -122,8 +122,20 @@ std::unique_ptr<JobSource> open_source(const RunOptions& o, const JobDefaults& d
     case RunOptions::Input::kJobFile:
       break;
   }
-  return job_file_source(parse_job_file(read_input(o.file),
-                                        o.file == "-" ? std::string("<stdin>") : o.file, defaults));
+  tell_terminal_reader(o.file,
+                       "reading the job file from the terminal (stdin); end with Ctrl-D, or give "
+                       "a file: procpool run FILE");
+  std::string text = read_input(o.file);
+  try {
+    return job_file_source(
+        parse_job_file(text, o.file == "-" ? std::string("<stdin>") : o.file, defaults));
+  } catch (const InputError& e) {
+    if (!looks_like_command_lines(text)) throw;
+    // A file of shell lines given as a job file: say how to run it.
+    throw InputError(fmt::format("{}; it looks like one shell command per line: {}", e.what(),
+                                 o.file == "-" ? std::string("procpool run --lines")
+                                               : "procpool run --lines " + shell_quote(o.file)));
+  }
 }
 
 // --shard and longest first: both plan from the whole batch, so it is read before anything
@@ -287,7 +299,7 @@ int run_batch(const RunOptions& options) {
       !options.quiet) {
     Progress::Mode mode = progress_mode(options.progress);
     if (mode != Progress::Mode::kOff) {
-      progress = std::make_unique<Progress>(mode, source->size(), plan.pool.workers);
+      progress = std::make_unique<Progress>(mode, source->size());
     }
   }
   std::unique_ptr<LiveLines> live;
@@ -332,6 +344,7 @@ int run_batch(const RunOptions& options) {
 
   bool retry_delays = plan.pool.retry_delay.count() > 0;
   ProcessPool pool(std::move(plan.pool));
+  if (progress) progress->watch([&pool] { return pool.running(); });
   BatchSettings settings;
   settings.halt_text = options.fail_fast ? "--fail-fast" : "--halt " + options.halt;
   settings.keep_order = options.keep_order;

@@ -73,6 +73,13 @@ Fd open_input(const std::string& path) {
   return fd;
 }
 
+void tell_terminal_reader(const std::string& path, std::string_view notice) {
+  static bool told = false;  // one notice, even for two sources read from stdin (:::: - -)
+  if (path != "-" || told || !::isatty(STDIN_FILENO)) return;
+  told = true;
+  fmt::print(stderr, "procpool: {}\n", notice);
+}
+
 bool is_regular(int fd) {
   struct stat st;
   return ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
@@ -159,6 +166,9 @@ std::optional<Job> JobSource::next() {
 }
 
 std::unique_ptr<JobSource> lines_source(const std::string& path, const JobDefaults& defaults) {
+  tell_terminal_reader(path,
+                       "reading commands from the terminal (stdin), one per line; end with "
+                       "Ctrl-D, or give a file: procpool run --lines FILE");
   return std::make_unique<LinesSource>(open_input(path), defaults);
 }
 

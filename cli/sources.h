@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <procpool/job.h>
@@ -96,6 +97,11 @@ class RecordReader {
 
 // Opens `path` ("-" = stdin) for a RecordReader; throws InputError naming the file.
 Fd open_input(const std::string& path);
+
+// When `path` is "-" and stdin is a terminal, tells the person at it, once, on stderr, what
+// procpool waits for: "procpool: " + `notice` ("reading inputs from the terminal (stdin), one
+// per line; end with Ctrl-D"), as GNU parallel does, instead of waiting silently.
+void tell_terminal_reader(const std::string& path, std::string_view notice);
 
 // `--lines`: each non-empty line is one shell command.
 std::unique_ptr<JobSource> lines_source(const std::string& path, const JobDefaults& defaults);

@@ -121,7 +121,7 @@ bool TextPrinter::block(const Future& f) {
   bool ok = options_.live || r.halted ? true : write_output(f, r);
   if (ok && !token.empty()) ok = write_all(log_fd(), "::" + token + "::\n");
   if (shown && ok) ok = write_all(log_fd(), ci_block_end(blocks, f.job(), r));
-  if (options_.progress) options_.progress->job_done(r);
+  if (options_.progress) options_.progress->job_done(f.job(), r);
   return ok;
 }
 

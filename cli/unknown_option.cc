@@ -44,6 +44,17 @@ std::vector<std::string> reversed(std::vector<std::string> words) {
   return words;
 }
 
+// ": did you mean --jobs?", ": did you mean run or map?"; "" for none.
+std::string did_you_mean(const std::vector<std::string>& candidates) {
+  std::string text;
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    text += i == 0 ? ": did you mean " : i + 1 == candidates.size() ? " or " : ", ";
+    text += candidates[i];
+  }
+  if (!candidates.empty()) text += "?";
+  return text;
+}
+
 }  // namespace
 
 bool looks_like_option(const std::string& word) {
@@ -59,6 +70,28 @@ std::vector<std::string> option_names(const CLI::App& cmd) {
   return names;
 }
 
+std::vector<std::string> closest_words(const std::string& word,
+                                       const std::vector<std::string>& known) {
+  // A third of the word, at most two: "onall" is no typo of "null".
+  size_t within = std::clamp<size_t>(word.size() / 3, 1, 2);
+  std::vector<std::pair<size_t, std::string>> scored;  // (distance, word); abbreviations: 1
+  for (const auto& k : known) {
+    size_t d = edit_distance(word, k);
+    // GNU parallel takes any unambiguous abbreviation (--keep for --keep-order): procpool
+    // takes none, but suggests what it abbreviates.
+    if (word.size() >= 2 && k.rfind(word, 0) == 0) d = std::min<size_t>(d, 1);
+    if (d <= within) scored.emplace_back(d, k);
+  }
+  std::stable_sort(scored.begin(), scored.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<std::string> best;
+  for (const auto& [d, k] : scored) {
+    if (best.size() == 3 || d > scored.front().first) break;
+    best.push_back(k);
+  }
+  return best;
+}
+
 std::vector<std::string> closest_options(const std::string& word,
                                          const std::vector<std::string>& known) {
   std::string name = word.substr(0, word.find('='));
@@ -72,39 +105,26 @@ std::vector<std::string> closest_options(const std::string& word,
   if (name.size() <= 2) return {};
   // "-timeout" is --timeout with a dash missing, as likely as a typo.
   std::string bare = name.substr(name.find_first_not_of('-'));
-  // A third of the name, at most two: "onall" is no typo of "null".
-  size_t within = std::clamp<size_t>(bare.size() / 3, 1, 2);
-  std::vector<std::pair<size_t, std::string>> scored;  // (distance, name); abbreviations: 1
+  std::vector<std::string> long_names;  // without their "--"; short names are for single letters
   for (const auto& k : known) {
-    if (k.size() <= 2) continue;  // short names are for single letters
-    std::string kbare = k.substr(2);
-    size_t d = edit_distance(bare, kbare);
-    // GNU parallel takes any unambiguous abbreviation (--keep for --keep-order): procpool
-    // takes none, but suggests what it abbreviates.
-    if (bare.size() >= 2 && kbare.rfind(bare, 0) == 0) d = std::min<size_t>(d, 1);
-    if (d <= within) scored.emplace_back(d, k);
+    if (k.size() > 2) long_names.push_back(k.substr(2));
   }
-  std::stable_sort(scored.begin(), scored.end(),
-                   [](const auto& a, const auto& b) { return a.first < b.first; });
-  std::vector<std::string> best;
-  for (const auto& [d, k] : scored) {
-    if (best.size() == 3 || d > scored.front().first) break;
-    best.push_back(k);
-  }
+  std::vector<std::string> best = closest_words(bare, long_names);
+  for (auto& b : best) b = "--" + b;
   return best;
 }
 
 std::string unknown_option_message(const std::string& command, const std::string& word,
                                    const std::vector<std::string>& known) {
   std::string name = word.substr(0, word.find('='));
-  std::string text = fmt::format("{} has no option {}", command, name);
-  auto best = closest_options(word, known);
-  for (size_t i = 0; i < best.size(); ++i) {
-    text += i == 0 ? ": did you mean " : i + 1 == best.size() ? " or " : ", ";
-    text += best[i];
-  }
-  if (!best.empty()) text += "?";
-  return text;
+  return fmt::format("{} has no option {}", command, name) +
+         did_you_mean(closest_options(word, known));
+}
+
+std::string unknown_command_message(const std::string& word,
+                                    const std::vector<std::string>& commands) {
+  return fmt::format("procpool: unknown command '{}'", word) +
+         did_you_mean(closest_words(word, commands));
 }
 
 namespace {

@@ -38,8 +38,17 @@ bool looks_like_option(const std::string& word);
 // distance (a typo, two swapped letters) and those `word` abbreviates.
 std::vector<std::string> closest_options(const std::string& word,
                                          const std::vector<std::string>& known);
+// The words of `known` most likely meant by the unknown `word`, best first, at most three;
+// empty when none is close: those within a small edit distance (a typo, two swapped letters)
+// and those `word` abbreviates. What closest_options and unknown commands share.
+std::vector<std::string> closest_words(const std::string& word,
+                                       const std::vector<std::string>& known);
 // "procpool map has no option --jbos: did you mean --jobs?"
 std::string unknown_option_message(const std::string& command, const std::string& word,
                                    const std::vector<std::string>& known);
+
+// "procpool: unknown command 'rnu': did you mean run?"
+std::string unknown_command_message(const std::string& word,
+                                    const std::vector<std::string>& commands);
 
 }  // namespace procpool

@@ -1,6 +1,7 @@
-# `cmake --install BUILD [--prefix P]`: the procpool binary, the library as static archives, its
-# public headers under include/procpool/, a CMake package (find_package(procpool) gives the
-# target procpool::procpool) and a pkg-config file (procpool.pc). The archives are the library
+# `cmake --install BUILD [--prefix P]`: the procpool binary with its man page and shell
+# completions, the library as static archives, its public headers under include/procpool/, a
+# CMake package (find_package(procpool) gives the target procpool::procpool) and a pkg-config
+# file (procpool.pc). The archives are the library
 # (procpool_common), its worker hook (procpool_worker: procpool::worker_main), its log and, in
 # the default static build, fmt's implementation, so a program needs nothing else but threads.
 include(CMakePackageConfigHelpers)
@@ -15,7 +16,16 @@ target_include_directories(procpool_worker PUBLIC ${PROCPOOL_INCLUDE_DIRS})
 target_compile_features(procpool_common PUBLIC cxx_std_20)
 
 
-install(TARGETS procpool RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+# The tool as people install it (the `tool` component, what scripts/package puts in the .deb):
+# the binary, its man page, and its completions where bash-completion, zsh and fish look.
+install(TARGETS procpool RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT tool)
+install(FILES cli/man/procpool.1 DESTINATION ${CMAKE_INSTALL_MANDIR}/man1 COMPONENT tool)
+install(FILES cli/completions/procpool.bash RENAME procpool COMPONENT tool
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions)
+install(FILES cli/completions/_procpool COMPONENT tool
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/zsh/site-functions)
+install(FILES cli/completions/procpool.fish COMPONENT tool
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/fish/vendor_completions.d)
 install(TARGETS procpool_library procpool_worker procpool_common procpool_log procpool_fmt
         EXPORT procpoolTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -223,19 +224,31 @@ auto field(const char* what) {
   return [what] { return std::string(what); };
 }
 
+std::string lowercase(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// The allowed key closest to `key` when it is close enough to be a typo ("comand" -> "cmd",
+// "Jobs" -> "jobs"), or "".
+std::string closest_key(const std::string& key, const std::vector<std::string>& allowed) {
+  std::string hint;
+  size_t best = std::max<size_t>(2, key.size() / 2) + 1;
+  for (const auto& k : allowed) {
+    size_t d = std::min(edit_distance(key, k), edit_distance(lowercase(key), k));
+    if (d < best) {
+      best = d;
+      hint = k;
+    }
+  }
+  return hint;
+}
+
 void check_keys(const json& obj, const std::vector<std::string>& allowed, const Where& where) {
   for (const auto& [key, value] : obj.items()) {
     if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
-    // Suggest the closest allowed key when it is close enough to be a typo ("comand" -> "cmd").
-    std::string hint;
-    size_t best = std::max<size_t>(2, key.size() / 2) + 1;
-    for (const auto& k : allowed) {
-      size_t d = edit_distance(key, k);
-      if (d < best) {
-        best = d;
-        hint = fmt::format(" (did you mean \"{}\"?)", k);
-      }
-    }
+    std::string best = closest_key(key, allowed);
+    std::string hint = best.empty() ? "" : fmt::format(" (did you mean \"{}\"?)", best);
     where.fail(
         fmt::format("unknown key \"{}\"{}; allowed keys: {}", key, hint, fmt::join(allowed, ", ")));
   }
@@ -395,8 +408,25 @@ std::string describe_parse_error(std::string msg, std::optional<size_t> line) {
   return msg;
 }
 
+const std::vector<std::string> kTopLevelKeys = {"defaults", "jobs"};
+
+// A top-level member meant as "jobs" or "defaults": "job", "Jobs", "default", holding an array
+// or an object. No job key is that close to either.
+bool near_top_level_key(const std::string& key, const json& value) {
+  std::string k = lowercase(key);
+  return (value.is_array() || value.is_object()) &&
+         (edit_distance(k, "jobs") <= 1 || edit_distance(k, "defaults") <= 2);
+}
+
+// One job object, not {"defaults": ..., "jobs": [...]}: neither key, nor (when it has no "cmd")
+// a near miss of one, which is refused naming the key meant rather than as a job's unknown key.
 bool looks_like_single_job(const json& v) {
-  return v.is_object() && !v.contains("jobs") && !v.contains("defaults");
+  if (!v.is_object() || v.contains("jobs") || v.contains("defaults")) return false;
+  if (v.contains("cmd")) return true;
+  for (const auto& [key, value] : v.items()) {
+    if (near_top_level_key(key, value)) return false;
+  }
+  return true;
 }
 
 StrictBuilder parse_strict(std::string_view text) {
@@ -564,9 +594,11 @@ std::vector<Job> parse_job_file(std::string_view text, const std::string& source
     } else if (doc.is_object()) {
       for (const auto& [key, value] : doc.items()) {
         if (key != "jobs" && key != "defaults") {
+          std::string best = closest_key(key, kTopLevelKeys);
+          std::string hint = best.empty() ? "" : fmt::format(" (did you mean \"{}\"?)", best);
           throw InputError(fmt::format(
-              "{}: unknown top-level key \"{}\"; the file takes \"defaults\" and \"jobs\"", source,
-              key));
+              "{}: unknown top-level key \"{}\"{}; the file takes \"defaults\" and \"jobs\"",
+              source, key, hint));
         }
       }
       if (!doc.contains("jobs") || !doc["jobs"].is_array()) {
@@ -595,6 +627,29 @@ std::optional<std::map<std::string, std::string>> json_string_members(std::strin
     if (value.is_string()) members.emplace(key, value.get<std::string>());
   }
   return members;
+}
+
+bool looks_like_command_lines(std::string_view text) {
+  size_t first = text.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos || text[first] == '[' || text[first] == '{') return false;
+  size_t seen = 0;  // lines looked at: the first few say enough
+  for (size_t start = 0; start < text.size() && seen < 20;) {
+    size_t nl = text.find('\n', start);
+    std::string_view line = text.substr(start, nl == std::string_view::npos ? nl : nl - start);
+    start = nl == std::string_view::npos ? text.size() : nl + 1;
+    size_t at = line.find_first_not_of(" \t\r");
+    if (at == std::string_view::npos) continue;
+    ++seen;
+    auto c = static_cast<unsigned char>(line[at]);
+    if (!std::isalnum(c) && std::string_view("/.~$_(#").find(line[at]) == std::string_view::npos) {
+      return false;
+    }
+    for (char ch : line) {
+      auto u = static_cast<unsigned char>(ch);
+      if (u < 0x20 && ch != '\t' && ch != '\r') return false;
+    }
+  }
+  return seen > 0;
 }
 
 void apply_defaults(Job& job, const JobDefaults& defaults) {

@@ -37,6 +37,11 @@ void apply_defaults(Job& job, const JobDefaults& defaults);
 std::vector<Job> parse_job_file(std::string_view text, const std::string& source,
                                 const JobDefaults& base = {});
 
+// Whether `text` (no job file) looks like shell commands, one a line, as --lines reads them:
+// it does not start with JSON's [ or {, and each of its first lines starts as a command does (a
+// letter, a digit, / . ~ $ _ ( or a # comment) and holds no control character.
+bool looks_like_command_lines(std::string_view text);
+
 // The string-valued members of the JSON object `text`, or nullopt when `text` is not one JSON
 // object. For files of records other than job files (the journal), which must be read with the
 // same parser but are not worth a parser's compile time of their own.

@@ -177,6 +177,14 @@ Halt ProcessPool::halted() const {
   return shared_->halted;
 }
 
+std::vector<RunningJob> ProcessPool::running() const {
+  std::lock_guard lock(shared_->mu);
+  std::vector<RunningJob> jobs;
+  jobs.reserve(shared_->running.size());
+  for (const auto& [worker, job] : shared_->running) jobs.push_back(job);
+  return jobs;
+}
+
 ProcessPool::MapResults::MapResults(std::vector<Future> futures, std::optional<Duration> timeout)
     : futures_(std::move(futures)), deadline_(deadline_after(timeout)) {}
 

@@ -154,6 +154,7 @@ struct PoolManager::Worker {
   bool held = false;  // its host does not allow it to start yet (a gate frame came): it waits
   bool may_have_run = false;                  // lost unacknowledged: count it as an attempt anyway
   int64_t job_pid = -1;                       // its group leader, once started
+  bool listed_running = false;                // in shared_.running: started, not ended
   Output output;                              // its output so far
   int kill_sent = 0;                          // kill frames sent for it (2nd one: "now")
   std::optional<Clock::time_point> backstop;  // the loop ends it itself at this time
@@ -690,6 +691,7 @@ void PoolManager::handle_message(Worker& w, std::string_view body) {
     w.job_pid = start->pid;
     w.acknowledged = true;
     w.job_started_at = Clock::now();
+    set_running(w, true);
     if (w.held) {
       // Its timeout counts from now, not from when it was sent (a kill has a backstop already).
       w.held = false;
@@ -749,10 +751,23 @@ void PoolManager::handle_output(Worker& w, const OutputPiece& piece) {
   w.output.append(stream, piece.bytes);  // a failure is kept in the Output, reported at the end
 }
 
+void PoolManager::set_running(Worker& w, bool running) {
+  if (w.listed_running == running || (running && !w.current)) return;
+  w.listed_running = running;
+  std::lock_guard lock(shared_.mu);
+  auto& list = shared_.running;
+  if (running) {
+    list.emplace_back(&w, RunningJob{w.current->future, w.job_started_at});
+  } else {
+    std::erase_if(list, [&w](const auto& entry) { return entry.first == &w; });
+  }
+}
+
 void PoolManager::finish_attempt(Worker& w, const Ended& end) {
   if (!w.current || end.id != w.current->future.job().id) {
     throw ProtocolError(fmt::format("end frame for job {}, which it was not given", end.id));
   }
+  set_running(w, false);
   Entry e = std::move(*w.current);
   w.current.reset();
   w.backstop.reset();
@@ -920,6 +935,7 @@ void PoolManager::kill_job_processes(Worker& w) {
 void PoolManager::end_job_ourselves(size_t index, Status status, const std::string& why) {
   Worker& w = *workers_[index];
   kill_job_processes(w);
+  set_running(w, false);
   Entry e = std::move(*w.current);
   w.current.reset();
   w.backstop.reset();
@@ -958,6 +974,7 @@ void PoolManager::lose_worker(size_t index, const std::string& why) {
   // worker ends it there, seeing its stdin close).
   w.proc->kill();
   if (w.current) kill_job_processes(w);
+  set_running(w, false);  // its job is killed with it
   x->give_up = Clock::now() + options_.backstop_grace;
   // Normally reaped at once, so its exit status can be named; else within a few polls.
   if (w.proc->try_reap()) settle_loss(*x);
@@ -1230,6 +1247,7 @@ void PoolManager::abandon(const std::string& why) noexcept {
     for (auto& w : workers_) {
       w->proc->kill();
       kill_job_processes(*w);
+      set_running(*w, false);
       if (w->current) {
         Result r;
         r.status = Status::kError;

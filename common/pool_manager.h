@@ -41,7 +41,9 @@ struct PoolShared {
   bool kill_now = false;              // ... with SIGKILL, without grace
   Halt halted = Halt::kNo;            // what halt_when decided
   std::optional<std::string> broken;  // why no worker can run, once known
-  uint64_t next_id = 1;               // for jobs submitted without an id
+  // The jobs running now (ProcessPool::running), by the worker that runs each, in start order.
+  std::vector<std::pair<const void*, RunningJob>> running;
+  uint64_t next_id = 1;  // for jobs submitted without an id
 };
 
 class PoolManager {
@@ -86,6 +88,8 @@ class PoolManager {
   void handle_message(Worker& w, std::string_view body);
   void handle_output(Worker& w, const OutputPiece& piece);
   void finish_attempt(Worker& w, const struct Ended& end);
+  // Lists or unlists the worker's job in ProcessPool::running (its process started, or ended).
+  void set_running(Worker& w, bool running);
   // A worker could not get a process for its job: back to the front of the queue, or `error`
   // once no job anywhere has started for kJobsRefusedFor.
   void hand_back_refused(Worker& w, Entry e, const struct Ended& end);

@@ -38,4 +38,20 @@ void append_visible(std::string& out, std::string_view text);
 // `text` with every control character escaped as said above.
 std::string visible(std::string_view text);
 
+// How many terminal columns `text` takes (text as visible() leaves it): 2 for East Asian wide
+// and fullwidth characters and emoji, 0 for combining marks and zero-width characters, 1 for
+// everything else (a byte that is not valid UTF-8 included). As the terminals' wcwidth() of a
+// UTF-8 locale, without depending on the locale procpool runs in.
+size_t display_width(std::string_view text);
+// The longest start of `text` that takes at most `columns` columns; never part of a character,
+// and the combining marks that follow a character stay with it.
+std::string_view head_within(std::string_view text, size_t columns);
+// The longest end of `text` that takes at most `columns` columns, starting at a character that
+// is no combining mark.
+std::string_view tail_within(std::string_view text, size_t columns);
+// `text` when it fits in `columns` columns; else its start and its end around "..." (ninja's
+// elide-middle), taking at most `columns` columns (just "..." cut to `columns` when that is
+// all there is room for).
+std::string elide_middle(std::string_view text, size_t columns);
+
 }  // namespace procpool

@@ -288,7 +288,7 @@ TEST(HostileNames, AtATerminalWithTheStatusLine) {
   std::vector<std::string> args{procpool_bin()};
   auto rest = map_args({"--color", "never"});
   args.insert(args.end(), rest.begin(), rest.end());
-  PtySession pty(args, {{}, {"NO_COLOR", "GITHUB_ACTIONS", "GITLAB_CI"}, {}});
+  PtySession pty(args, {{"TERM=xterm"}, {"NO_COLOR", "GITHUB_ACTIONS", "GITLAB_CI"}, {}});
   PtyResult r = pty.wait(std::chrono::seconds(60));
   ASSERT_TRUE(r.exited_with(1)) << r.how() << "\n" << hex_shown(r.screen);
   std::string screen = r.screen;

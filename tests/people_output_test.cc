@@ -41,6 +41,7 @@ std::string run_in_pty(const std::vector<std::string>& args, const std::vector<s
   if (pid < 0) throw std::runtime_error("forkpty");
   if (pid == 0) {
     ::unsetenv("NO_COLOR");
+    ::setenv("TERM", "xterm", 1);  // a terminal that takes escape codes, whatever the test's
     for (const auto& e : env) ::putenv(const_cast<char*>(e.c_str()));
     std::vector<std::string> all{procpool_bin()};
     all.insert(all.end(), args.begin(), args.end());

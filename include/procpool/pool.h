@@ -43,6 +43,12 @@ struct WorkerSlot {
   bool remote = false;
 };
 
+// A job whose process is running, as ProcessPool::running() lists it.
+struct RunningJob {
+  Future future;            // future.job() is the job
+  Clock::time_point since;  // when its worker said it started it (this attempt)
+};
+
 // What the pool does after a job completes, as PoolOptions::halt_when decides.
 enum class Halt {
   kNo,    // carry on
@@ -160,6 +166,11 @@ class ProcessPool {
   std::optional<std::string> broken() const;
   // What halt_when decided, once it said kSoon or kNow.
   Halt halted() const;
+  // The jobs whose process is running now, oldest start first: its worker said it started it,
+  // and it has not ended. Not the jobs waiting for a worker, sent to one and not started yet,
+  // held back there (max_load, min_memory_available) or waiting out a retry delay. A snapshot,
+  // safe from any thread.
+  std::vector<RunningJob> running() const;
   int workers() const;
 
  private:

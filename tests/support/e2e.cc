@@ -18,6 +18,19 @@ extern char** environ;
 
 namespace procpool::testing {
 
+namespace {
+
+// A colour forced in the environment the tests run in (FORCE_COLOR=1 is common in developers'
+// shells) would colour every header on the pipes the tests read: the programs they start get
+// the environment a plain shell gives. Tests of these variables set them themselves.
+[[maybe_unused]] const bool kNoForcedColour = [] {
+  ::unsetenv("FORCE_COLOR");
+  ::unsetenv("CLICOLOR_FORCE");
+  return true;
+}();
+
+}  // namespace
+
 RunOutput run_program(const std::vector<std::string>& args, const std::string& input) {
   // A program that exits without reading all its input (a usage error) is an EPIPE here, not a
   // SIGPIPE that kills the test.
