@@ -590,6 +590,18 @@ std::map<std::string, uint64_t> ids_by_name(const RunOutput& run) {
   return ids;
 }
 
+// Runs `jobs` (which succeed) with --report at `report_path`, then loads the page with job 1
+// expanded: no console error.
+Browser first_job_shown(const json& jobs, TempDir& dir, const std::string& report_path) {
+  RunOutput r = run_procpool(
+      {"run", "--format", "jsonl", "--report", report_path, dir.write("jobs.json", jobs.dump())});
+  EXPECT_EQ(r.exit_status, 0) << r.err;
+  Browser b = load_in_chromium(report_path + "#job-1");
+  EXPECT_EQ(b.run.exit_status, 0) << b.run.err;
+  EXPECT_TRUE(b.console.empty()) << joined(b.console);
+  return b;
+}
+
 TEST(ReportBrowser, HostileBatchRendersInChromiumWithoutScriptErrorsOrInjectedMarkup) {
   REQUIRE_CHROMIUM();
   TempDir dir;
@@ -699,12 +711,8 @@ TEST(ReportBrowser, TerminalColoursBecomeStyledSpansOtherEscapesStayVisible) {
            "printf '\\033[31mred\\033[0m \\033[1;94mbold bright blue\\033[22;39m plain "
            "\\033[38;5;208morange\\033[0m \\033[38;2;1;2;3mtrue\\033[0m \\033[41mon red\\033[49m "
            "\\033[2Jcleared \\033]0;title\\007osc\\n'; printf '\\033[33mwarn\\033[0m\\n' >&2")});
-  RunOutput r = run_procpool(
-      {"run", "--format", "jsonl", "--report", report_path, dir.write("jobs.json", jobs.dump())});
-  ASSERT_EQ(r.exit_status, 0) << r.err;
-  Browser b = load_in_chromium(report_path + "#job-1");
-  ASSERT_EQ(b.run.exit_status, 0) << b.run.err;
-  EXPECT_TRUE(b.console.empty()) << joined(b.console);
+  Browser b = first_job_shown(jobs, dir, report_path);
+  ASSERT_EQ(b.run.exit_status, 0);
   // SGR: palette colours as classes (whose colours the style sheet sets for light and dark),
   // 256 and 24-bit colours as the colour itself; each reset where the output reset it.
   EXPECT_NE(b.dom.find("<pre class=\"out\"><span class=\"f1\">red</span> "
@@ -737,12 +745,8 @@ TEST(ReportBrowser, ALongOutputShowsItsHeadAndTailAroundTheCut) {
   std::string report_path = dir.path() + "/report.html";
   json jobs = json::array(
       {job("long", "echo HEAD-START; " + helper("flood") + " 1000000; echo; echo TAIL-END")});
-  RunOutput r = run_procpool(
-      {"run", "--format", "jsonl", "--report", report_path, dir.write("jobs.json", jobs.dump())});
-  ASSERT_EQ(r.exit_status, 0) << r.err;
-  Browser b = load_in_chromium(report_path + "#job-1");
-  ASSERT_EQ(b.run.exit_status, 0) << b.run.err;
-  EXPECT_TRUE(b.console.empty()) << joined(b.console);
+  Browser b = first_job_shown(jobs, dir, report_path);
+  ASSERT_EQ(b.run.exit_status, 0);
   uint64_t total = 11 + 1000000 + 1 + 9, cut = total - 65536 - 196608;
   size_t head = b.dom.find("<pre class=\"out\">HEAD-START\nxxx");
   size_t marker_at = b.dom.find("<span class=\"cut\">… " + std::to_string(cut) +

@@ -261,6 +261,28 @@ class StatusLineAtTmux : public ::testing::Test {
            "' ]; do sleep 0.02; done";
   }
   void let_go(const std::string& name) const { std::ofstream(path(name + ".go")) << "go\n"; }
+  // Waits for the status line to read exactly `line`; then it must fit `columns`, with nothing
+  // of an earlier line left on the screen.
+  static void expect_status(Tmux& tmux, const std::string& line, int columns) {
+    Screen s;
+    ASSERT_TRUE(tmux.wait_until(
+        [&line](const Screen& s) { return s.status() == std::optional<std::string>(line); }, s))
+        << s.text();
+    EXPECT_TRUE(fits(s, columns));
+    EXPECT_TRUE(no_fragments(s));
+  }
+  // The last job let go: procpool ends with status 1 and the summary in the same words as the
+  // line, which is cleared for good.
+  void expect_end(Tmux& tmux) const {
+    let_go("b");
+    EXPECT_EQ(tmux.exit_status(), 1);
+    Screen s;
+    ASSERT_TRUE(tmux.wait_until(
+        [](const Screen& s) { return contains(s.text(), "3 ok, 1 failed, 1 timed out in "); }, s))
+        << s.text();
+    EXPECT_TRUE(no_fragments(s));
+    EXPECT_FALSE(s.status().has_value()) << s.text();
+  }
   std::string job_file() const {
     json jobs = json::array({
         {{"name", "blocker-a"}, {"cmd", waits("a")}},
@@ -334,45 +356,18 @@ TEST_F(StatusLineAtTmux, ExactCountsWithinTheWidthAndFollowsAResize) {
   EXPECT_TRUE(fits(s, 120));
   EXPECT_TRUE(no_fragments(s));
 
-  // The end: the line cleared for good, the summary in the same words.
-  let_go("b");
-  EXPECT_EQ(tmux.exit_status(), 1);
-  ASSERT_TRUE(tmux.wait_until(
-      [](const Screen& s) { return contains(s.text(), "3 ok, 1 failed, 1 timed out in "); }, s))
-      << s.text();
-  EXPECT_TRUE(no_fragments(s));
-  EXPECT_FALSE(s.status().has_value()) << s.text();
+  expect_end(tmux);
 }
 
 TEST_F(StatusLineAtTmux, FortyColumnsKeepTheCountsThatFit) {
   Tmux tmux(dir_, 40, {"run", "-j4", job_file()});
   ASSERT_TRUE(wait_for_file(path("a.started"), kNoHang)) << tmux.screen().text();
   ASSERT_TRUE(wait_for_file(path("b.started"), kNoHang)) << tmux.screen().text();
-  Screen s;
   // 38 columns: the elapsed time and the ETA do not fit in 39, the failures do.
-  ASSERT_TRUE(tmux.wait_until(
-      [](const Screen& s) {
-        return s.status() == std::optional<std::string>("[2/5] 2 running, 1 failed, 1 timed out");
-      },
-      s))
-      << s.text();
-  EXPECT_TRUE(fits(s, 40));
-  EXPECT_TRUE(no_fragments(s));
+  expect_status(tmux, "[2/5] 2 running, 1 failed, 1 timed out", 40);
   let_go("a");
-  ASSERT_TRUE(tmux.wait_until(
-      [](const Screen& s) {
-        return s.status() == std::optional<std::string>("[4/5] 1 running, 1 failed, 1 timed out");
-      },
-      s))
-      << s.text();
-  EXPECT_TRUE(fits(s, 40));
-  EXPECT_TRUE(no_fragments(s));
-  let_go("b");
-  EXPECT_EQ(tmux.exit_status(), 1);
-  ASSERT_TRUE(tmux.wait_until(
-      [](const Screen& s) { return contains(s.text(), "3 ok, 1 failed, 1 timed out in "); }, s))
-      << s.text();
-  EXPECT_TRUE(no_fragments(s));
+  expect_status(tmux, "[4/5] 1 running, 1 failed, 1 timed out", 40);
+  expect_end(tmux);
 }
 
 // ---------------------------------------------------------------------------------------------
