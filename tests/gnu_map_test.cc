@@ -27,16 +27,6 @@ namespace {
 namespace fs = std::filesystem;
 using Words = std::vector<std::string>;
 
-constexpr const char* kRunLimit = "120";
-
-RunOutput run_bounded(const Words& argv, const std::string& input, const std::string& cwd) {
-  Words full{"timeout", "-s", "KILL", kRunLimit, "env", "-C", cwd};
-  full.insert(full.end(), argv.begin(), argv.end());
-  RunOutput r = run_program(full, input);
-  if (r.exit_status == 137) ADD_FAILURE() << argv[0] << " hung and was killed";
-  return r;
-}
-
 // GNU parallel's --csv needs Perl's Text::CSV (Debian: libtext-csv-perl).
 bool have_text_csv() {
   return run_program({"perl", "-MText::CSV", "-e", "1"}).exit_status == 0;

@@ -357,19 +357,9 @@ TEST(BlockReader, SeparatorEscapesAreGnuParallels) {
 
 // ---- procpool map --pipe, end to end -------------------------------------------------------
 
-constexpr const char* kRunLimit = "120";
-
 Words join(Words head, const Words& tail) {
   head.insert(head.end(), tail.begin(), tail.end());
   return head;
-}
-
-RunOutput run_bounded(const Words& argv, const std::string& input, const std::string& cwd) {
-  Words full{"timeout", "-s", "KILL", kRunLimit, "env", "-C", cwd};
-  full.insert(full.end(), argv.begin(), argv.end());
-  RunOutput r = run_program(full, input);
-  if (r.exit_status == 137) ADD_FAILURE() << argv[0] << " hung and was killed";
-  return r;
 }
 
 class PipeRun : public ::testing::Test {

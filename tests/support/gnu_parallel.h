@@ -11,6 +11,19 @@
 
 namespace procpool::testing {
 
+// Seconds after which a run is killed (a hang fails the test instead of stalling the suite).
+inline constexpr const char* kRunLimit = "120";
+
+// `argv` run in `cwd` with `input` on stdin, killed after kRunLimit seconds.
+inline RunOutput run_bounded(const std::vector<std::string>& argv, const std::string& input,
+                             const std::string& cwd) {
+  std::vector<std::string> full{"timeout", "-s", "KILL", kRunLimit, "env", "-C", cwd};
+  full.insert(full.end(), argv.begin(), argv.end());
+  RunOutput r = run_program(full, input);
+  if (r.exit_status == 137) ADD_FAILURE() << argv[0] << " hung and was killed";
+  return r;
+}
+
 // GNU parallel itself, not moreutils' parallel of the same name.
 inline bool have_gnu_parallel() {
   RunOutput r = run_program(
