@@ -235,6 +235,22 @@ TEST_F(ClusterTest, CtrlCStopsRemoteJobsAndTheirGrandchildren) {
   }
 }
 
+// --memfree is judged on the host that runs the job: a host without 100 TiB holds its jobs,
+// the log names it, and a SIGTERM withdraws them unstarted.
+TEST_F(ClusterTest, StartGatesAreJudgedOnTheRemoteHost) {
+  TempDir dir;
+  json jobs = json::array({{{"name", "held"}, {"cmd", "touch " + sq(dir.path() + "/ran")}}});
+  auto pp = Background::procpool(
+      concat(run_on({"1/pph1"}), {"--format", "jsonl", "--memfree", "100T", job_file(dir, jobs)}));
+  ASSERT_TRUE(pp.wait_for_stderr("holding back job starts on pph1")) << pp.stderr_so_far();
+  pp.signal(SIGTERM);
+  BackgroundResult r = pp.wait(60s);
+  EXPECT_FALSE(r.hung);
+  EXPECT_EQ(r.exit_status, 143) << r.err;
+  EXPECT_EQ(by_name(r.out)["held"]["status"], "cancelled") << r.out;
+  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/ran"));
+}
+
 TEST_F(ClusterTest, AHostCutOffMidRunLosesNoJob) {
   auto links = env("PROCPOOL_NETNS_LINKS");
   ASSERT_EQ(links.substr(0, links.find(' ')), "ppv1a") << "expected pph1's link first";
