@@ -12,8 +12,16 @@ Measurements (all here, in run_once):
             ANY single process in the runner's tree (runner, its workers, the jobs)
   rss_own   the runner process's own peak (VmHWM of /proc/PID/status, sampled every 10 ms):
             for procpool that is the coordinator alone, its workers are separate processes
+  cpu_own   (SC only) the runner process's own CPU time, all its threads (exited ones too),
+            none of its children's: its process CPU-time clock (clock_getcpuclockid(3), ns),
+            read once it has exited but before it is reaped. For that SC starts the runner as
+            our own child, without /usr/bin/time (so no rss_max), and waits with WNOWAIT
+  cpu_workers  (SC only) the same clock of each of procpool's workers (the coordinator's
+            children named procpool), sampled every 10 ms and summed: each worker's last
+            10 ms before it exits can be missed (its jobs are done by then)
 """
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -29,6 +37,7 @@ import time
 from dataclasses import dataclass, field
 
 BENCH = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(BENCH)
 OUT = os.path.join(BENCH, "out")
 TOOLS = ["procpool", "xargs", "GNU parallel", "moreutils parallel", "python pool", "spawn_loop"]
 
@@ -43,6 +52,7 @@ class Case:
     slots: int = 1             # P
     scale: float = 1.0         # report wall x scale (a smaller batch standing in for the full one)
     note: str = ""
+    own_cpu: bool = False      # measure the runner's own CPU (SC): run it without /usr/bin/time
     samples: list = field(default_factory=list)   # one dict per round
 
     def median(self, key):
@@ -57,6 +67,7 @@ class Variant:
     cases: list
     expect_bytes: int = None   # size the output file must have (checks nobody dropped output)
     ideal: float = None        # best possible wall time (W4)
+    note: str = ""             # why a variant without cases was not run (W7)
 
 
 # ---------------------------------------------------------------- measuring
@@ -87,26 +98,67 @@ def read_proc(pid):
     return hwm, (stat[stat.rindex(")") + 2:].split()[11:15], io)
 
 
+def cpu_clock(pid):
+    """Seconds of CPU that process `pid` has used: all its threads, exited ones included, none
+    of its children. Its process CPU-time clock, MAKE_PROCESS_CPUCLOCK(pid, CPUCLOCK_SCHED) as
+    clock_getcpuclockid(3) builds it: ns resolution, any process may read it, and it still
+    answers while `pid` is a zombie (exited, not yet reaped). OSError once it is gone."""
+    return time.clock_gettime(((~pid) << 3) | 2)
+
+
+def workers_of(pid, known):
+    """The children of `pid` (from every thread's /proc children list) whose name is procpool,
+    i.e. procpool's workers; `known` caches each child's verdict (a worker stays one)."""
+    found = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{task}/children") as f:
+                children = [int(c) for c in f.read().split()]
+        except OSError:
+            continue
+        for child in children:
+            if child not in known:
+                try:
+                    with open(f"/proc/{child}/comm") as f:
+                        known[child] = f.read().strip() == "procpool"
+                except OSError:
+                    continue
+            if known[child]:
+                found.append(child)
+    return found
+
+
 class Watcher(threading.Thread):
     """Samples the runner every 10 ms while it runs: its own peak RSS (the last VmHWM read),
     and whether it still makes progress. Kills the run's session when nothing has moved for
-    `stall` seconds (a hung runner: our jobs are never idle that long) or after `timeout`."""
+    `stall` seconds (a hung runner: our jobs are never idle that long) or after `timeout`.
 
-    def __init__(self, time_pid, stall, timeout):
+    `runner`: the runner's pid when it is our own child (SC); otherwise it is found as the
+    child of /usr/bin/time (`time_pid`). With `cpu`, each sample also reads the CPU clock of
+    the runner's procpool workers: cpu_workers is the sum of each one's last reading."""
+
+    def __init__(self, time_pid, stall, timeout, runner=None, cpu=False):
         super().__init__()
         self.time_pid, self.stall, self.timeout = time_pid, stall, timeout
+        self.runner, self.cpu = runner, cpu
         self.done = threading.Event()
-        self.rss_own = self.killed = None
+        self.rss_own = self.killed = self.cpu_own_polled = None
+        self.worker_cpu = {}   # pid -> its last CPU clock reading
 
     def run(self):
         start = time.monotonic()
-        pid = None
+        pid, known = self.runner, {}
         while pid is None and not self.done.wait(0.001):
             pid = child_of(self.time_pid)
         last, moved = None, start
         while pid is not None and not self.done.wait(0.01):
             try:
                 hwm, progress = read_proc(pid)
+                if self.cpu:
+                    self.cpu_own_polled = cpu_clock(pid)
+                    for worker in workers_of(pid, known):
+                        with contextlib.suppress(OSError):   # it may have just been reaped
+                            self.worker_cpu[worker] = cpu_clock(worker)
             except (OSError, StopIteration):
                 return
             self.rss_own = hwm or self.rss_own
@@ -121,28 +173,49 @@ class Watcher(threading.Thread):
 
 
 def run_once(case, out_path, err_path, env, stall, timeout):
-    """Runs a case once under /usr/bin/time; returns {ok, wall, rss_max, rss_own[, error]}."""
+    """Runs a case once under /usr/bin/time; returns {ok, wall, rss_max, rss_own[, error]}.
+
+    A case with own_cpu runs without /usr/bin/time, as our child, and adds cpu_own (exact),
+    cpu_missed (what the watcher's last reading of the same clock was short of it: what
+    polling misses at the end) and cpu_workers, in seconds; rss_max is then None."""
     rss_file = os.path.join(OUT, "rss.txt")
     stdin = open(case.stdin, "rb") if case.stdin else subprocess.DEVNULL
+    prefix = [] if case.own_cpu else ["/usr/bin/time", "-f", "%M", "-o", rss_file]
+    cpu = {}
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
         start = time.perf_counter()
-        proc = subprocess.Popen(["/usr/bin/time", "-f", "%M", "-o", rss_file] + case.argv,
+        proc = subprocess.Popen(prefix + case.argv,
                                 stdin=stdin, stdout=out, stderr=err, env=env, start_new_session=True)
-        watcher = Watcher(proc.pid, stall, timeout)
+        watcher = Watcher(proc.pid, stall, timeout, runner=proc.pid if case.own_cpu else None,
+                          cpu=case.own_cpu)
         watcher.start()
-        rc = proc.wait()   # blocking waitpid: no polling delay in the wall time
-        wall = time.perf_counter() - start
-        watcher.done.set()
-        watcher.join()
+        if case.own_cpu:
+            # Wait for its exit but leave it a zombie: its CPU clock then holds the final total
+            # of all its threads, which no poll of a live process can catch.
+            os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)
+            wall = time.perf_counter() - start
+            watcher.done.set()
+            watcher.join()
+            own, polled = cpu_clock(proc.pid), watcher.cpu_own_polled
+            cpu = {"cpu_own": own, "cpu_missed": own - polled if polled is not None else None,
+                   "cpu_workers": sum(watcher.worker_cpu.values()),
+                   "workers": len(watcher.worker_cpu)}
+            rc = proc.wait()
+        else:
+            rc = proc.wait()   # blocking waitpid: no polling delay in the wall time
+            wall = time.perf_counter() - start
+            watcher.done.set()
+            watcher.join()
     if stdin is not subprocess.DEVNULL:
         stdin.close()
-    result = {"ok": True, "wall": wall, "rss_own": watcher.rss_own, "rss_max": None}
+    result = {"ok": True, "wall": wall, "rss_own": watcher.rss_own, "rss_max": None, **cpu}
     if watcher.killed:
         return dict(result, ok=False, error=watcher.killed)
-    with open(rss_file) as f:
-        last = (f.read().split() or [""])[-1]
-    if last.isdigit():
-        result["rss_max"] = int(last)
+    if not case.own_cpu:
+        with open(rss_file) as f:
+            last = (f.read().split() or [""])[-1]
+        if last.isdigit():
+            result["rss_max"] = int(last)
     if rc != 0:
         with open(err_path, errors="replace") as f:
             tail = f.read()[-300:].strip().replace("\n", " | ")
@@ -178,7 +251,7 @@ class Tools:
     """Builds each tool's command line for a batch; knows which tools are installed."""
 
     def __init__(self, args):
-        self.procpool = args.procpool
+        self.procpool = os.path.abspath(args.procpool)   # W7: the same path on the remote hosts
         self.spawn_loop = args.spawn_loop
         self.python = args.python
         self.moreutils = shutil.which("parallel.moreutils")
@@ -310,6 +383,116 @@ def w6_startup(tools, size):
     return [Variant("1 job, -j2", tools.shell(lines, 2, file_arg=True))]
 
 
+def w7_remote(tools, size, cluster):
+    """W7: `true` jobs on other hosts: over ssh to the cluster's namespace hosts (2 slots on each
+    of two), procpool against GNU parallel -S; and as Slurm tasks, procpool's --slurm (one srun
+    per slot) against one srun per job from xargs -P4, what a Slurm user would otherwise write.
+
+    GNU parallel (one ssh per job) and srun per job run a smaller batch, their wall time scaled
+    up to the full count."""
+    n = size(2000, 100)
+    lines = write_input(f"true-{n}", ["true\n"] * n)
+    variants = []
+    hosts = cluster.get("PROCPOOL_NETNS_HOSTS", "").split()[:2]
+    if len(hosts) < 2:
+        variants.append(Variant("over ssh", [], note="skipped: the cluster has fewer than two "
+                                f"namespace hosts (PROCPOOL_NETNS_HOSTS={' '.join(hosts)!r})"))
+    else:
+        ssh = "ssh -F " + shlex.quote(cluster["PROCPOOL_SSH_CONFIG"])
+        slots = 2 * len(hosts)
+        small = min(n, size(200, 100))
+        few = write_input(f"true-{small}", ["true\n"] * small)
+        cases = [Case("procpool", [tools.procpool, "run", "--ssh-cmd", ssh] +
+                      [a for h in hosts for a in ("--ssh", f"2/{h}")] + ["--lines", "-", "-q"],
+                      lines, n, slots, note="one ssh per worker slot")]
+        if tools.available["GNU parallel"]:
+            gnu = ["parallel", "--will-cite", "--ssh", ssh, "-S", ",".join(f"2/{h}" for h in hosts)]
+            for argv, how in ((gnu, "one ssh per job"),
+                              (gnu[:2] + ["--controlmaster"] + gnu[2:],
+                               "--controlmaster: one ssh session per job over a master per host")):
+                cases.append(Case("GNU parallel" + (" -M" if "--controlmaster" in argv else ""),
+                                  argv, few, small, slots, scale=n / small, note=how))
+        for c in cases[1:]:
+            if c.scale != 1:
+                c.note += f"; ran {small:,} jobs, wall x{c.scale:g}"
+        variants.append(Variant(f"{n:,} jobs over ssh, {' + '.join(f'2/{h}' for h in hosts)}",
+                                cases))
+    if cluster.get("PROCPOOL_SLURM_OK") != "1":
+        variants.append(Variant("Slurm", [], note="skipped: the cluster runs without Slurm "
+                                "(PROCPOOL_SLURM_OK=0)"))
+    elif not shutil.which("srun"):
+        variants.append(Variant("Slurm", [], note="skipped: srun is not installed"))
+    else:
+        small = min(n, size(100, 20))
+        numbers = write_input(f"numbers-{small}", (f"{i}\n" for i in range(1, small + 1)))
+        variants.append(Variant(f"{n:,} jobs on Slurm, 4 slots", [
+            Case("procpool", [tools.procpool, "run", "--slurm", "-j", "4", "--lines", "-", "-q"],
+                 lines, n, 4, note="--slurm: one srun per worker slot"),
+            Case("xargs + srun", ["xargs", "-P4", "-n1", "srun", "-n1", "-N1", "--quiet", "true"],
+                 numbers, small, 4, scale=n / small,
+                 note=f"one srun per job; ran {small:,} jobs, wall x{n / small:g}")]))
+    return variants
+
+
+class Cluster(contextlib.AbstractContextManager):
+    """W7's test cluster (tests/cluster/setup): the one that is up already, or one started here
+    and torn down on leaving (only then). `env` holds env.sh's variables; `skip` says why
+    there is none."""
+
+    def __init__(self):
+        self.dir = os.environ.get("PROCPOOL_CLUSTER_DIR", "/tmp/procpool-cluster")
+        self.env, self.skip, self.started = {}, None, False
+
+    def __enter__(self):
+        env_sh = os.path.join(self.dir, "env.sh")
+        ours = not os.path.exists(env_sh)   # teardown deletes env.sh: none means nobody's is up
+        if not ours and self._up(env_sh):
+            print(f"W7: using the cluster that is up ({env_sh})", file=sys.stderr)
+            return self
+        if os.geteuid() != 0:
+            self.skip = ("not root, and tests/cluster/setup needs root" if ours else
+                         f"the cluster of {env_sh} does not answer over ssh, and restarting it "
+                         "(tests/cluster/setup) needs root")
+            return self
+        log = os.path.join(OUT, "cluster-setup.log")
+        print(f"W7: starting the test cluster: tests/cluster/setup (log: {log})", file=sys.stderr)
+        self.started = ours
+        with open(log, "wb") as f:
+            rc = subprocess.run([os.path.join(ROOT, "tests/cluster/setup")],
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=f).returncode
+        if rc != 0 or not self._up(env_sh):
+            with open(log, errors="replace") as f:
+                said = f.read().strip().splitlines() or ["no output"]
+            said = next((l for l in reversed(said) if "FAILED" in l), said[-1])   # setup's die()
+            self.skip = f"tests/cluster/setup failed (exit {rc}): {said}; log: {log}"
+        return self
+
+    def _up(self, env_sh):
+        """Reads env.sh; true when every namespace host answers over ssh."""
+        try:
+            with open(env_sh) as f:
+                self.env = dict(word.split("=", 1) for line in f
+                                for word in shlex.split(line)[1:2] if "=" in word)
+        except OSError:
+            return False
+        ssh = ["ssh", "-F", self.env.get("PROCPOOL_SSH_CONFIG", "/dev/null")]
+        try:
+            return all(subprocess.run(ssh + [h, "true"], stdin=subprocess.DEVNULL,
+                                      capture_output=True, timeout=30).returncode == 0
+                       for h in self.env.get("PROCPOOL_NETNS_HOSTS", "").split())
+        except subprocess.TimeoutExpired:
+            return False
+
+    def __exit__(self, *exc):
+        if self.started:
+            print("W7: tearing down the cluster it started: tests/cluster/teardown",
+                  file=sys.stderr)
+            with open(os.path.join(OUT, "cluster-teardown.log"), "wb") as f:
+                subprocess.run([os.path.join(ROOT, "tests/cluster/teardown")],
+                               stdin=subprocess.DEVNULL, stdout=f, stderr=f)
+
+
 def w8_memory(tools, size):
     """W8: memory while output waits: a reader that stops for 3 s, -k behind a slow first job,
     and --line-buffer given one endless line. Only the tools that group or order output hold
@@ -346,20 +529,36 @@ def w8_memory(tools, size):
     ]
 
 
+def sc_scaling(tools, size):
+    """SC: the same `true` batch at -j1 to -j32: jobs per second, and the CPU the coordinator
+    and the workers spend per job (with xargs and the spawn loop at each -j for reference)."""
+    n = size(5000, 300)
+    lines = write_input(f"true-{n}", ["true\n"] * n)
+    variants = []
+    for p in (1, 2, 4, 8, 16, 32):
+        cases = tools.shell(lines, p, ["procpool", "xargs", "spawn_loop"])
+        for c in cases:
+            c.own_cpu = True
+        variants.append(Variant(f"-j{p}", cases))
+    return variants
+
+
 # ---------------------------------------------------------------- session and report
 
 def run_workload(key, variants, args, env):
     cases = [c for v in variants for c in v.cases]
-    for r in range(args.rounds):
+    # An srun can wait 0.1-3 s for the next scheduler pass, making no progress meanwhile.
+    stall = max(args.stall, 15) if key == "W7" else args.stall
+    for r in range(args.rounds if cases else 0):
         order = cases[r % len(cases):] + cases[:r % len(cases)]   # rotate: no fixed position
         for case in order:
             timeout = 60 + 0.05 * case.jobs   # a backstop; hangs are caught by --stall
             out = os.path.join(OUT, f"{key}.stdout")
             if key == "W6":
-                sample = run_startup(case, env, args.startup_runs, args.stall, timeout)
+                sample = run_startup(case, env, args.startup_runs, stall, timeout)
             else:
-                sample = run_once(case, out, os.path.join(OUT, f"{key}.stderr"), env,
-                                  args.stall, timeout)
+                sample = run_once(case, out, os.path.join(OUT, f"{key}.stderr"), env, stall,
+                                  timeout)
                 variant = next(v for v in variants if case in v.cases)
                 if sample["ok"] and variant.expect_bytes is not None:
                     # Still timed, but the table says that output went missing.
@@ -381,6 +580,9 @@ def table(key, title, variants):
     for v in variants:
         base = next((c for c in v.cases if c.tool == "procpool"), None)
         base_wall = base.median("wall") * base.scale if base and base.median("wall") else None
+        if not v.cases:
+            lines += [f"**{v.name}**: {v.note}", ""]
+            continue
         extra = "over ideal" if v.ideal else "jobs/s" if key == "W5" else None
         head = ["tool", "wall (median)", "per-job overhead", "peak RSS runner",
                 "peak RSS any process", "vs procpool"] + ([extra] if extra else []) + ["notes"]
@@ -412,6 +614,51 @@ def table(key, title, variants):
     return "\n".join(lines)
 
 
+def sc_table(key, title, variants):
+    """SC's own table: one row per -j."""
+    def per_job(case, key):
+        value = case.median(key) if case else None
+        return f"{value / case.jobs * 1e6:,.1f}" if value is not None else "-"
+
+    def rate(case):
+        wall = case.median("wall") if case else None
+        return f"{case.jobs / wall:,.0f}" if wall else "failed" if case else "-"
+
+    n = variants[0].cases[0].jobs if variants and variants[0].cases else 0
+    head = ["-j", "wall", "jobs/s", "coordinator CPU µs/job", "worker CPU µs/job",
+            "polling missed µs/job", "xargs jobs/s", "xargs CPU µs/job", "spawn_loop jobs/s",
+            "spawn_loop CPU µs/job"]
+    lines = [f"### {key}: {title}", "", f"**{n:,} jobs, sh -c**", "",
+             "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    coordinator, failures = [], []
+    for v in variants:
+        by = {c.tool: c for c in v.cases}
+        pp, xa, sl = by.get("procpool"), by.get("xargs"), by.get("spawn_loop")
+        wall = pp.median("wall") if pp else None
+        own = pp.median("cpu_own") if pp else None
+        if own is not None:
+            coordinator.append(own / pp.jobs * 1e6)
+        lines.append("| " + " | ".join([
+            v.name, f"{wall:.3f} s" if wall else "failed", rate(pp), per_job(pp, "cpu_own"),
+            per_job(pp, "cpu_workers"), per_job(pp, "cpu_missed"), rate(xa),
+            per_job(xa, "cpu_own"), rate(sl), per_job(sl, "cpu_own")]) + " |")
+        failures += [f"{v.name} {c.tool}: {s['error'][:160]}" for c in v.cases
+                     for s in c.samples if not s["ok"]]
+    lines.append("")
+    if coordinator:
+        median = statistics.median(coordinator)
+        lines.append(f"One coordinator saturates one core at about {1e6 / median:,.0f} jobs/s "
+                     f"(1e6 / {median:.1f} µs, the median coordinator CPU per job over the -j "
+                     "values).")
+    lines.append("CPU per job: the process's own CPU clock (all its threads, none of its children) "
+                 "over N. coordinator and xargs/spawn_loop: exact, read from the exited, not yet "
+                 "reaped process. workers: each worker's clock polled every 10 ms and summed, so "
+                 "up to 10 ms x P / N per job short at the end; 'polling missed' is what the same "
+                 "polling missed of the coordinator's exact total (an estimate of that loss).")
+    lines += [f"- FAILED {f}" for f in failures] + [""]
+    return "\n".join(lines)
+
+
 WORKLOADS = {
     "W1": ("`true` jobs (per-job cost)", w1_true),
     "W2": ("`echo line $i`, output grouped into a file", w2_echo),
@@ -419,7 +666,9 @@ WORKLOADS = {
     "W4": ("`sleep 0.05` at -j8 (scheduling latency)", w4_sleep),
     "W5": ("a stream of `true` lines on stdin", w5_stream),
     "W6": ("start-up: one `true` job", w6_startup),
+    "W7": ("`true` jobs on other hosts: ssh and Slurm", w7_remote),
     "W8": ("memory while output waits to be printed", w8_memory),
+    "SC": ("scaling with -j: jobs/s and CPU per job of the coordinator", sc_scaling),
 }
 
 
@@ -431,7 +680,7 @@ def main():
                    else sys.executable, help="interpreter for py_pool.py")
     p.add_argument("--quick", action="store_true", help="small batches, 1 round: a smoke test")
     p.add_argument("--rounds", type=int, help="interleaved rounds (default 3, --quick 1)")
-    p.add_argument("--only", help="comma-separated workloads, e.g. W1,W3")
+    p.add_argument("--only", help="comma-separated workloads, e.g. W1,W3,SC")
     p.add_argument("--w5-lines", type=int, help="W5 stream length (default 1,000,000, --quick 2,000)")
     p.add_argument("--startup-runs", type=int, help="W6 starts per round (default 20, --quick 10)")
     p.add_argument("--stall", type=float,
@@ -468,15 +717,24 @@ def main():
     tables = [legend]
     for key in keys:
         title, build = WORKLOADS[key]
-        variants = build(tools, size, w5_lines) if key == "W5" else build(tools, size)
-        run_workload(key, variants, args, env)
-        tables.append(table(key, title, variants))
+        with Cluster() if key == "W7" else contextlib.nullcontext() as cluster:
+            if cluster and cluster.skip:
+                tables.append(f"### {key}: {title}\n\n{key} skipped: {cluster.skip}\n")
+                print(tables[-1], flush=True)
+                print(f"{key} skipped: {cluster.skip}", file=sys.stderr)
+                report["workloads"][key] = {"title": title, "skipped": cluster.skip}
+                continue
+            variants = (build(tools, size, w5_lines) if key == "W5" else
+                        build(tools, size, cluster.env) if cluster else build(tools, size))
+            run_workload(key, variants, args, dict(env, **cluster.env) if cluster else env)
+        tables.append((sc_table if key == "SC" else table)(key, title, variants))
         print(tables[-1], flush=True)
         report["workloads"][key] = {"title": title, "variants": [
-            {"name": v.name, "ideal": v.ideal, "cases": [
+            {"name": v.name, "ideal": v.ideal, "note": v.note, "cases": [
                 {"tool": c.tool, "argv": c.argv[:12], "jobs": c.jobs, "slots": c.slots,
                  "scale": c.scale, "note": c.note, "samples": c.samples,
-                 "median": {k: c.median(k) for k in ("wall", "rss_own", "rss_max")}}
+                 "median": {k: c.median(k) for k in
+                            ("wall", "rss_own", "rss_max", "cpu_own", "cpu_missed", "cpu_workers")}}
                 for c in v.cases]} for v in variants]}
     report["machine"]["loadavg_after"] = os.getloadavg()
     with open(os.path.join(OUT, "results.json"), "w") as f:
