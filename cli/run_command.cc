@@ -76,6 +76,12 @@ Plan make_plan(const RunOptions& o) {
   }
   if (!o.retry_on.empty()) p.pool.retry_on = parse_retry_on(o.retry_on);
   p.halt = o.fail_fast ? parse_halt("now,fail=1") : parse_halt(o.halt);
+  // Jobs sent ahead to busy workers: under a halt on failures, one starts only after a success
+  // on its worker; a halt on successes or on any end could be reached by any job, so none is.
+  using When = HaltPolicy::When;
+  p.pool.send_ahead = p.halt.when == When::kNever                ? SendAhead::kAfterAnyEnd
+                      : p.halt.count == HaltPolicy::Count::kFail ? SendAhead::kAfterSuccess
+                                                                 : SendAhead::kNever;
   Limits& limits = p.defaults.limits;
   if (!o.mem_limit.empty()) limits.memory_bytes = parse_size("--mem-limit", o.mem_limit);
   if (!o.cpu_limit.empty()) limits.cpu = parse_duration_flag("--cpu-limit", o.cpu_limit, false);

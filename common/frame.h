@@ -18,7 +18,7 @@
 namespace procpool {
 
 // Bumped on any incompatible change; both sides name both versions on a mismatch.
-inline constexpr int kProtocolVersion = 4;
+inline constexpr int kProtocolVersion = 5;
 // A length above this is a corrupt or hostile stream, never an allocation.
 inline constexpr uint32_t kMaxFrameBytes = 16u << 20;
 

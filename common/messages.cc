@@ -43,7 +43,7 @@ void optional_field(const json& frame, const char* key, std::optional<T>& out) {
 
 EndHow parse_end_how(const std::string& name) {
   for (EndHow how : {EndHow::kExited, EndHow::kSignaled, EndHow::kTimeout, EndHow::kKilled,
-                     EndHow::kError, EndHow::kRefused}) {
+                     EndHow::kError, EndHow::kRefused, EndHow::kReturned}) {
     if (name == end_how_name(how)) return how;
   }
   throw ProtocolError("unknown end kind '" + name + "'");
@@ -76,6 +76,13 @@ Task decode_task(const json& f) {
     t.max_load = LoadLimit{per_cpu, plus};
   }
   optional_field(f, "memfree", t.min_memory_available);
+  if (f.contains("ahead")) {
+    int ahead = field<int>(f, "ahead");
+    if (ahead < 0 || ahead > static_cast<int>(Ahead::kAfterEnd)) {
+      throw ProtocolError("run frame has an unknown ahead kind");
+    }
+    t.ahead = static_cast<Ahead>(ahead);
+  }
   return t;
 }
 
@@ -135,6 +142,8 @@ const char* end_how_name(EndHow how) {
       return "error";
     case EndHow::kRefused:
       return "refused";
+    case EndHow::kReturned:
+      return "returned";
   }
   return "error";
 }
@@ -162,6 +171,7 @@ void append_message(std::string& out, const Task& m) {
   if (m.slot) f["slot"] = m.slot;
   if (m.max_load) f["load"] = {m.max_load->per_cpu, m.max_load->plus};
   if (m.min_memory_available) f["memfree"] = *m.min_memory_available;
+  if (m.ahead != Ahead::kNo) f["ahead"] = static_cast<int>(m.ahead);
   append_json(out, f);
 }
 
@@ -191,6 +201,10 @@ void append_message(std::string& out, const Kill& m) {
   append_json(out, {{"t", "kill"}, {"id", m.id}, {"now", m.now}});
 }
 
+void append_message(std::string& out, const Withdraw& m) {
+  append_json(out, {{"t", "back"}, {"id", m.id}});
+}
+
 FromWorker decode_from_worker(std::string_view body) {
   json f = parse(body);
   std::string type = field<std::string>(f, "t");
@@ -210,6 +224,7 @@ ToWorker decode_to_worker(std::string_view body) {
   std::string type = field<std::string>(f, "t");
   if (type == "run") return decode_task(f);
   if (type == "kill") return Kill{field<uint64_t>(f, "id"), f.value("now", false)};
+  if (type == "back") return Withdraw{field<uint64_t>(f, "id")};
   throw ProtocolError("unknown frame type '" + type + "' from the coordinator");
 }
 

@@ -7,6 +7,7 @@
 // coordinator -> worker: Task (`run`) {id, argv | sh, env, cwd, tmo, stop, mem, cpu, nice, slot,
 //                        load, memfree};
 //                        Kill {id, now} (now: SIGKILL at once instead of the stop sequence);
+//                        Withdraw (`back`) {id}: a task sent ahead and not started, handed back;
 //                        a job's stdin goes before its task, in stream-0 output frames
 #pragma once
 
@@ -31,6 +32,13 @@ struct Hello {
   std::string host;                // its host name
 };
 
+// Whether a task is sent ahead, and after what the worker may start it without being told.
+enum class Ahead {
+  kNo,        // not ahead: started on arrival (once the worker is free)
+  kAfterOk,   // only after the task before it exited 0 (a pool that halts on failures)
+  kAfterEnd,  // after any end of the task before it, except a refusal (kRefused)
+};
+
 // `run`: a job for the worker.
 struct Task {
   uint64_t id = 0;                         // the job's id
@@ -45,6 +53,10 @@ struct Task {
   // Start it only while the worker's host allows (PoolOptions::max_load, min_memory_available).
   std::optional<LoadLimit> max_load;             // `load`: [per_cpu, plus]
   std::optional<uint64_t> min_memory_available;  // `memfree`: bytes
+  // Sent ahead, while the worker still runs the task before it: it starts as soon as that one
+  // ends, without waiting to be told, unless that one ended in a way `ahead` excludes; then it
+  // is handed back unstarted (an Ended of kind kReturned).
+  Ahead ahead = Ahead::kNo;
 
   // What `job` asks for, as one attempt to run on the worker in `slot` (written at the job's
   // slot_spots). Its input is not in it: append_input_frames sends that.
@@ -71,7 +83,9 @@ struct Started {
 // How an attempt ended, as the worker reports it.
 // kRefused: the system would not make a process for it just now (a process limit reached): it
 // never ran, and the coordinator, which sees every worker, decides when to try it again.
-enum class EndHow { kExited, kSignaled, kTimeout, kKilled, kError, kRefused };
+// kReturned: a task sent ahead that never started: withdrawn, or the task before it did not
+// end as its Task::ahead asks. The coordinator places it again; no attempt is counted.
+enum class EndHow { kExited, kSignaled, kTimeout, kKilled, kError, kRefused, kReturned };
 const char* end_how_name(EndHow how);
 
 struct Ended {
@@ -92,8 +106,13 @@ struct Kill {
   bool now = false;
 };
 
+// Hands back the task sent ahead (Task::ahead) if it has not started; else nothing happens.
+struct Withdraw {
+  uint64_t id = 0;
+};
+
 using FromWorker = std::variant<Hello, Started, Ended, Gate>;
-using ToWorker = std::variant<Task, Kill>;
+using ToWorker = std::variant<Task, Kill, Withdraw>;
 
 // Each appends one whole frame. Throws ProtocolError, appending nothing, when the message does
 // not fit in a frame (a command or environment of more than kMaxFrameBytes).
@@ -103,6 +122,7 @@ void append_message(std::string& out, const Started& m);
 void append_message(std::string& out, const Gate& m);
 void append_message(std::string& out, const Ended& m);
 void append_message(std::string& out, const Kill& m);
+void append_message(std::string& out, const Withdraw& m);
 
 // Decode a frame's body. Throw ProtocolError for an undecodable body, an unknown type, or a
 // field that is missing or of the wrong type.

@@ -30,9 +30,10 @@ namespace {
 // A lost worker killed with SIGKILL is normally reaped within microseconds; its loop looks again
 // this often until then.
 constexpr int kReapPollMs = 5;
-// Descriptors one worker costs the coordinator: its three pipes, and a spill file for its job's
-// output. And how many are kept free for everything else (job files, --results, inputs).
-constexpr size_t kFdsPerWorker = 4;
+// Descriptors one worker costs the coordinator: its three pipes, its exit_fd, and a spill file
+// for its job's output. And how many are kept free for everything else (job files, --results,
+// inputs).
+constexpr size_t kFdsPerWorker = 5;
 constexpr size_t kFdsReserved = 16;
 // After the process limit refused a worker, the first and the longest pause before trying again.
 constexpr Millis kSpawnFirstPause{50};
@@ -44,6 +45,12 @@ constexpr Millis kJobFirstPause{10};
 constexpr Millis kJobLastPause{500};
 // How long every job is refused, with no job running anywhere, before a worker makes room.
 constexpr Millis kShrinkAfter{1000};
+// Jobs are sent ahead (PoolOptions::send_ahead) while recent ones ran shorter than this, or than
+// kAheadRoundTrips of the worker's round trips where that is longer (a remote worker): only
+// there does the round trip between two jobs cost a share worth saving. A job sent ahead waits
+// at most twice that behind a longer one before it is taken back.
+constexpr Millis kAheadBelow{5};
+constexpr int kAheadRoundTrips = 10;
 
 // Why `job` cannot run as written: a string exec takes holds a NUL byte, where exec would cut
 // it, running something other than the job says. Empty when it can run.
@@ -119,14 +126,30 @@ Clock::time_point earliest(std::optional<Clock::time_point> a, Clock::time_point
   return a && *a < b ? *a : b;
 }
 
+// What a job sent ahead may start after, as PoolOptions::send_ahead says.
+Ahead ahead_kind(const PoolOptions& o) {
+  switch (o.send_ahead) {
+    case SendAhead::kAuto:
+      return o.halt_when ? Ahead::kNo : Ahead::kAfterEnd;
+    case SendAhead::kAfterAnyEnd:
+      return Ahead::kAfterEnd;
+    case SendAhead::kAfterSuccess:
+      return Ahead::kAfterOk;
+    case SendAhead::kNever:
+      break;
+  }
+  return Ahead::kNo;
+}
+
 }  // namespace
 
 // A job waiting to be (re)started, with the attempts it has had so far.
 struct PoolManager::Entry {
   Future future;
-  int attempts = 0;      // attempts started so far
-  bool running = false;  // the future has been marked running (it can no longer be cancelled)
-  bool stopped = false;  // ProcessPool::stop asked for it: ends cancelled, never retried
+  int attempts = 0;       // attempts started so far
+  bool running = false;   // the future has been marked running (it can no longer be cancelled)
+  bool stopped = false;   // ProcessPool::stop asked for it: ends cancelled, never retried
+  bool returned = false;  // sent ahead and handed back unstarted (running, yet never ran)
 };
 
 struct PoolManager::Worker {
@@ -168,6 +191,14 @@ struct PoolManager::Worker {
   // stopped for running past it ("" when it was not).
   Clock::time_point job_started_at;
   std::string over_median;
+
+  // The job sent ahead (PoolOptions::send_ahead) while `current` runs: the worker starts it the
+  // moment `current` ends, or hands it back. Never started while it is here.
+  std::optional<Entry> ahead;
+  bool ahead_recalled = false;     // a Withdraw or a Kill for it is on its way
+  bool ahead_killed = false;       // ... a Kill: if it starts anyway, it is stopped
+  bool current_was_ahead = false;  // `current` came from `ahead`: its start is no round trip
+  Millis round_trip{0};            // from sending a job to its start frame, the last time
 };
 
 struct PoolManager::Exiting {
@@ -192,7 +223,10 @@ void PoolShared::wake() {
 }
 
 PoolManager::PoolManager(PoolShared& shared)
-    : shared_(shared), options_(shared.options), slots_(shared.options.slots.size()) {
+    : shared_(shared),
+      options_(shared.options),
+      slots_(shared.options.slots.size()),
+      ahead_kind_(ahead_kind(shared.options)) {
   uint64_t limit = descriptor_limit();
   uint64_t in_use = open_descriptors() + kFdsReserved;
   uint64_t fit = limit > in_use ? (limit - in_use) / kFdsPerWorker : 0;
@@ -301,64 +335,137 @@ void PoolManager::dispatch() {
     if ((!w->hello && !first_with_start) || w->current || w->retiring || !w->proc->to()) continue;
     if (w->refused_until && now < *w->refused_until) continue;
     if (delay.count() && now < last_start_ + delay) break;
-    while (!pending_.empty()) {
-      Entry e = std::move(pending_.front());
-      pending_.pop_front();
-      if (!e.running && !e.future.set_running_or_notify_cancel()) continue;
-      e.running = true;
-      if (std::string why = unpassable(e.future.job()); !why.empty()) {
-        // Never sent to a worker, whose exec would cut the string; a result like any other,
-        // so --halt counts it.
-        Result r;
-        r.status = Status::kError;
-        r.error = std::move(why);
-        complete(std::move(e), std::move(r));
-        if (shutting_down_) return;  // it made the pool halt: nothing more starts
-        continue;
-      }
-      std::string frame;
-      try {
-        const Job& job = e.future.job();
-        if (job.input) append_input_frames(frame, job.id, *job.input);
-        Task task = Task::of(job, options_.stop, w->slot);
-        task.max_load = options_.max_load;  // judged by the worker, on its own host
-        task.min_memory_available = options_.min_memory_available;
-        append_message(frame, task);
-      } catch (const ProtocolError&) {
-        // Checked before it is sent: a frame that large would be refused by the worker, and
-        // cost it every other job it holds.
-        Result r;
-        r.status = Status::kError;
-        r.error = fmt::format(
-            "its command, environment and working directory take more than the {} MiB a job "
-            "may send to its worker: pass large data through a file instead",
-            kMaxFrameBytes >> 20);
-        complete(std::move(e), std::move(r));
-        if (shutting_down_) return;
-        continue;
-      }
-      ++e.attempts;
-      last_start_ = now;
-      if (log::enabled(log::Level::kDebug)) {
-        log::debug("{} gets {}", describe(*w), describe_message(std::string_view(frame).substr(4)));
-      }
-      w->wbuf.data() += frame;
-      w->sent_at = now;
-      w->sent_wall_us = std::chrono::duration_cast<std::chrono::microseconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count();
-      w->acknowledged = false;
-      w->held = false;
-      w->may_have_run = false;
-      w->job_pid = -1;
-      w->kill_sent = 0;
-      w->over_median.clear();
-      w->backstop.reset();
-      arm_timeout_backstop(*w, e.future.job(), now);
-      w->current = std::move(e);
-      break;
-    }
+    // A job waiting ahead behind one that runs long comes back, to start next.
+    recall_ahead_for(*w, now);
+    if (pending_.empty()) continue;
+    if (!send_next(*w, false, now) && shutting_down_) return;
   }
+  for (auto& w : workers_) {
+    if (pending_.empty()) return;
+    if (may_send_ahead(*w, now) && !send_next(*w, true, now) && shutting_down_) return;
+  }
+}
+
+bool PoolManager::send_next(Worker& w, bool ahead, Clock::time_point now) {
+  while (!pending_.empty()) {
+    Entry e = std::move(pending_.front());
+    pending_.pop_front();
+    if (!e.running && !e.future.set_running_or_notify_cancel()) continue;
+    e.running = true;
+    if (std::string why = unpassable(e.future.job()); !why.empty()) {
+      // Never sent to a worker, whose exec would cut the string; a result like any other,
+      // so --halt counts it.
+      Result r;
+      r.status = Status::kError;
+      r.error = std::move(why);
+      complete(std::move(e), std::move(r));
+      if (shutting_down_) return false;  // it made the pool halt: nothing more starts
+      continue;
+    }
+    std::string frame;
+    try {
+      const Job& job = e.future.job();
+      if (job.input) append_input_frames(frame, job.id, *job.input);
+      Task task = Task::of(job, options_.stop, w.slot);
+      task.max_load = options_.max_load;  // judged by the worker, on its own host
+      task.min_memory_available = options_.min_memory_available;
+      if (ahead) task.ahead = ahead_kind_;
+      append_message(frame, task);
+    } catch (const ProtocolError&) {
+      // Checked before it is sent: a frame that large would be refused by the worker, and
+      // cost it every other job it holds.
+      Result r;
+      r.status = Status::kError;
+      r.error = fmt::format(
+          "its command, environment and working directory take more than the {} MiB a job "
+          "may send to its worker: pass large data through a file instead",
+          kMaxFrameBytes >> 20);
+      complete(std::move(e), std::move(r));
+      if (shutting_down_) return false;
+      continue;
+    }
+    ++e.attempts;
+    e.returned = false;
+    last_start_ = now;
+    if (log::enabled(log::Level::kDebug)) {
+      log::debug("{} gets {}{}", describe(w), ahead ? "ahead: " : "",
+                 describe_message(std::string_view(frame).substr(4)));
+    }
+    w.wbuf.data() += frame;
+    if (ahead) {
+      w.ahead = std::move(e);
+      w.ahead_recalled = false;
+      w.ahead_killed = false;
+    } else {
+      begin_current(w, std::move(e), now);
+      w.current_was_ahead = false;
+    }
+    return true;
+  }
+  return false;
+}
+
+void PoolManager::begin_current(Worker& w, Entry e, Clock::time_point now) {
+  w.sent_at = now;
+  w.sent_wall_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  w.acknowledged = false;
+  w.held = false;
+  w.may_have_run = false;
+  w.job_pid = -1;
+  w.kill_sent = 0;
+  w.over_median.clear();
+  w.backstop.reset();
+  arm_timeout_backstop(w, e.future.job(), now);
+  w.current = std::move(e);
+}
+
+Millis PoolManager::ahead_below(const Worker& w) const {
+  return std::max<Millis>(kAheadBelow, w.round_trip * kAheadRoundTrips);
+}
+
+bool PoolManager::may_send_ahead(const Worker& w, Clock::time_point now) const {
+  // What a job sent ahead cannot honour: --delay (spacing counted from the starts), --load and
+  // --memfree (judged as each starts), a stop or a halt under way.
+  if (ahead_kind_ == Ahead::kNo || options_.start_delay.count() || options_.max_load ||
+      options_.min_memory_available || cancel_pending_ || terminating_) {
+    return false;
+  }
+  if (!w.current || !w.acknowledged || w.held || w.ahead || w.kill_sent || w.retiring ||
+      !w.proc->to()) {
+    return false;
+  }
+  // Its next job must still fit in max_tasks_per_worker.
+  if (options_.max_tasks_per_worker > 0 && w.tasks_done + 2 > options_.max_tasks_per_worker) {
+    return false;
+  }
+  // Only for short jobs: the recent ones were, and this one is not running long.
+  if (!recent_run_s_ || *recent_run_s_ >= std::chrono::duration<double>(ahead_below(w)).count()) {
+    return false;
+  }
+  return now - w.job_started_at < 2 * ahead_below(w);
+}
+
+void PoolManager::recall_ahead(Worker& w) {
+  if (!w.ahead || w.ahead_recalled) return;
+  w.ahead_recalled = true;
+  if (w.proc->to()) append_message(w.wbuf.data(), Withdraw{w.ahead->future.job().id});
+}
+
+void PoolManager::recall_ahead_for(const Worker& idle, Clock::time_point now) {
+  // The oldest job waiting behind another that has run twice as long as the recent ones did:
+  // it comes back to the pool, and to `idle` (a worker with nothing to do) or the next one free,
+  // a round trip later.
+  if (!idle.hello && idle.remote) return;
+  Worker* from = nullptr;
+  for (auto& w : workers_) {
+    if (!w->ahead || w->ahead_recalled || !w->acknowledged || !recent_run_s_) continue;
+    double ran = std::chrono::duration<double>(now - w->job_started_at).count();
+    if (ran <= 2 * *recent_run_s_) continue;
+    if (!from || w->ahead->future.job().id < from->ahead->future.job().id) from = w.get();
+  }
+  if (from) recall_ahead(*from);
 }
 
 void PoolManager::arm_timeout_backstop(Worker& w, const Job& job, Clock::time_point from) {
@@ -430,6 +537,9 @@ int PoolManager::poll_timeout() const {
     }
     if (w->current) consider(w->backstop);
     consider(median_deadline(*w));
+    if (w->ahead && !w->ahead_recalled && w->acknowledged) {
+      consider(w->job_started_at + 2 * ahead_below(*w));
+    }
     // Only while still ahead: a pause that is over is no reason to wake (a 0 ms timeout would
     // spin while the worker waits for --delay, or retires).
     if (!pending_.empty() && !w->current && !w->retiring && w->refused_until &&
@@ -442,12 +552,19 @@ int PoolManager::poll_timeout() const {
     consider(last_start_ + options_.start_delay);
   }
   if (!pending_.empty()) consider(spawn_retry_at_);
+  for (const auto& x : exiting_) consider(x->give_up);
   int timeout_ms = -1;
   if (wake_at) {
     auto left = std::chrono::ceil<Millis>(*wake_at - Clock::now()).count();
     timeout_ms = static_cast<int>(std::clamp<int64_t>(left, 0, 3'600'000));
   }
-  if (!exiting_.empty() && (timeout_ms < 0 || timeout_ms > kReapPollMs)) timeout_ms = kReapPollMs;
+  // An exiting worker's exit wakes the poll through its exit_fd; only without one, or with
+  // its jobs' groups still to reap, is it looked at on a tick.
+  bool tick = std::any_of(exiting_.begin(), exiting_.end(), [](const auto& x) {
+    return x->worker->proc->exit_fd() < 0 || x->worker->proc->reaped() ||
+           !x->worker->job_groups.empty();
+  });
+  if (tick && (timeout_ms < 0 || timeout_ms > kReapPollMs)) timeout_ms = kReapPollMs;
   return timeout_ms;
 }
 
@@ -460,6 +577,9 @@ void PoolManager::poll_events() {
     fds.push_back({p.from() ? p.from().get() : -1, POLLIN, 0});
     fds.push_back({w->wbuf.empty() || !p.to() ? -1 : p.to().get(), POLLOUT, 0});
     fds.push_back({p.err() ? p.err().get() : -1, POLLIN, 0});
+  }
+  for (auto& x : exiting_) {
+    if (!x->worker->proc->reaped()) fds.push_back({x->worker->proc->exit_fd(), POLLIN, 0});
   }
   if (::poll(fds.data(), fds.size(), poll_timeout()) < 0) {
     if (errno == EINTR) return;
@@ -515,6 +635,12 @@ void PoolManager::enforce_deadlines() {
   auto now = Clock::now();
   for (size_t i = workers_.size(); i-- > 0;) {
     Worker& w = *workers_[i];
+    // A job sent ahead of one that runs long after all: back to the pool, for whichever worker
+    // is free first, so it does not wait out the long one.
+    if (w.ahead && !w.ahead_recalled && w.acknowledged &&
+        now - w.job_started_at >= 2 * ahead_below(w)) {
+      recall_ahead(w);
+    }
     if (!w.hello && now >= w.started + options_.start_timeout) {
       lose_worker(i, "did not start within " + format_duration(options_.start_timeout));
     } else if (w.current && !w.acknowledged && !w.held && w.hello &&
@@ -691,6 +817,9 @@ void PoolManager::handle_message(Worker& w, std::string_view body) {
     w.job_pid = start->pid;
     w.acknowledged = true;
     w.job_started_at = Clock::now();
+    if (!w.current_was_ahead && !w.held) {
+      w.round_trip = std::chrono::duration_cast<Millis>(w.job_started_at - w.sent_at);
+    }
     set_running(w, true);
     if (w.held) {
       // Its timeout counts from now, not from when it was sent (a kill has a backstop already).
@@ -764,6 +893,16 @@ void PoolManager::set_running(Worker& w, bool running) {
 }
 
 void PoolManager::finish_attempt(Worker& w, const Ended& end) {
+  if (w.ahead && end.id == w.ahead->future.job().id) {
+    // The job sent ahead, before the one it was sent behind ended: withdrawn, or killed.
+    Entry e = std::move(*w.ahead);
+    w.ahead.reset();
+    if (end.how != EndHow::kReturned && end.how != EndHow::kKilled) {
+      throw ProtocolError(fmt::format("job {} ended before it started", end.id));
+    }
+    place_returned(std::move(e));
+    return;
+  }
   if (!w.current || end.id != w.current->future.job().id) {
     throw ProtocolError(fmt::format("end frame for job {}, which it was not given", end.id));
   }
@@ -773,18 +912,31 @@ void PoolManager::finish_attempt(Worker& w, const Ended& end) {
   w.backstop.reset();
   bool was_held = std::exchange(w.held, false);
   w.job_pid = -1;
+  int kill_sent = w.kill_sent;
+  std::string over_median = std::move(w.over_median);
+  w.output.seal();
+  Output output = std::move(w.output);
+  w.output = Output(options_.spill_bytes);
+  // The worker has started the job sent ahead by now, or is handing it back.
+  promote_ahead(w);
+  if (end.how == EndHow::kReturned) {
+    place_returned(std::move(e));
+    return;
+  }
   if (end.how == EndHow::kRefused) {
-    hand_back_refused(w, std::move(e), end);
+    hand_back_refused(w, std::move(e), end, kill_sent > 0);
     return;
   }
   ++w.tasks_done;
+  if (end.dur) {
+    // What the recent jobs took, for sending jobs ahead: quick to follow a change.
+    recent_run_s_ = recent_run_s_ ? 0.8 * *recent_run_s_ + 0.2 * *end.dur : *end.dur;
+  }
 
   Result r;
   r.worker_pid = w.remote_pid;
   r.host = w.host;
-  w.output.seal();
-  r.output = std::move(w.output);
-  w.output = Output(options_.spill_bytes);
+  r.output = std::move(output);
   r.started_us = end.t0;
   r.ended_us = end.t1;
   r.duration_s = end.dur.value_or(static_cast<double>(end.t1 - end.t0) / 1e6);
@@ -804,9 +956,9 @@ void PoolManager::finish_attempt(Worker& w, const Ended& end) {
       r.status = Status::kTimeout;
       break;
     case EndHow::kKilled:
-      if (!w.over_median.empty() && !e.stopped) {
+      if (!over_median.empty() && !e.stopped) {
         r.status = Status::kTimeout;  // as a timeout of its own would end, retries included
-        r.error = w.over_median;
+        r.error = over_median;
         break;
       }
       r.status = Status::kCancelled;
@@ -823,7 +975,8 @@ void PoolManager::finish_attempt(Worker& w, const Ended& end) {
       }
       break;
     case EndHow::kError:
-    case EndHow::kRefused:  // handed back above
+    case EndHow::kRefused:   // handed back above
+    case EndHow::kReturned:  // placed again above
       r.status = Status::kError;
       r.error = end.err.empty() ? std::string("could not start") : end.err;
       break;
@@ -848,7 +1001,34 @@ void PoolManager::finish_attempt(Worker& w, const Ended& end) {
   }
 }
 
-void PoolManager::hand_back_refused(Worker& w, Entry e, const Ended& end) {
+void PoolManager::promote_ahead(Worker& w) {
+  if (!w.ahead) return;
+  Entry e = std::move(*w.ahead);
+  w.ahead.reset();
+  begin_current(w, std::move(e), Clock::now());
+  w.current_was_ahead = true;
+  // Cancelled or stopped while it waited: if the worker starts it all the same, it is stopped.
+  if (std::exchange(w.ahead_killed, false)) arm_stop_backstop(w, kill_now_);
+  w.ahead_recalled = false;
+}
+
+void PoolManager::place_returned(Entry e) {
+  --e.attempts;  // it never ran
+  if (e.stopped || terminating_ || cancel_pending_) {
+    Result r;
+    r.status = Status::kCancelled;
+    r.halted = halted_now_ && !e.stopped;
+    // As a job cancelled while pending reads: not started (no error of its own).
+    if (e.stopped) r.error = "stopped by ProcessPool::stop before it started";
+    complete(std::move(e), std::move(r));
+    return;
+  }
+  // First again: it was next in line, and is still.
+  e.returned = true;
+  pending_.push_front(std::move(e));
+}
+
+void PoolManager::hand_back_refused(Worker& w, Entry e, const Ended& end, bool stopping) {
   auto now = Clock::now();
   const std::string& why = end.err;
   w.refused_pause = std::clamp(w.refused_pause * 2, kJobFirstPause, kJobLastPause);
@@ -858,7 +1038,7 @@ void PoolManager::hand_back_refused(Worker& w, Entry e, const Ended& end) {
   if (!jobs_refused_since_ || now - last_refused_at_ > kJobsRefusedFor) jobs_refused_since_ = now;
   last_refused_at_ = now;
   Millis refusing = std::chrono::duration_cast<Millis>(now - *jobs_refused_since_);
-  if (w.kill_sent > 0 || terminating_ || cancel_pending_) {
+  if (stopping || terminating_ || cancel_pending_) {
     --e.attempts;  // it never ran
     Result r;
     r.status = Status::kCancelled;
@@ -1027,6 +1207,12 @@ void PoolManager::settle_loss(Exiting& x) {
     slot.failed_starts = 0;
     if (!w.retiring || w.current) log::warn("{}", what);
   }
+  if (w.ahead) {
+    // Never started: placed again (before the job it was sent behind, which goes first).
+    Entry e = std::move(*w.ahead);
+    w.ahead.reset();
+    place_returned(std::move(e));
+  }
   if (w.current) {
     Entry e = std::move(*w.current);
     w.current.reset();
@@ -1127,10 +1313,11 @@ void PoolManager::cancel_waiting() {
     if (!e.running) {
       e.future.cancel();
     } else {
-      // A retry in waiting: the future is already running, so it ends as cancelled data.
+      // A retry in waiting (or a job handed back): the future is already running, so it ends
+      // as cancelled data.
       Result r;
       r.status = Status::kCancelled;
-      r.error = "cancelled before its retry";
+      if (!e.returned) r.error = "cancelled before its retry";
       complete(std::move(e), std::move(r));
     }
   }
@@ -1138,20 +1325,32 @@ void PoolManager::cancel_waiting() {
   // that its worker starts just as the withdrawal is on its way is stopped.
   for (auto& w : workers_) {
     if (w->current && w->held) send_stop(*w, false);
+    send_stop_ahead(*w, false);  // sent ahead, not started: withdrawn the same way
   }
 }
 
 void PoolManager::stop_running() {
   for (auto& w : workers_) {
     if (w->current) send_stop(*w, kill_now_);
+    send_stop_ahead(*w, kill_now_);
   }
 }
 
 void PoolManager::send_stop(Worker& w, bool now) {
   int wanted = now ? 2 : 1;
   if (w.kill_sent >= wanted) return;
-  w.kill_sent = wanted;
   if (w.proc->to()) append_message(w.wbuf.data(), Kill{w.current->future.job().id, now});
+  arm_stop_backstop(w, now);
+}
+
+void PoolManager::send_stop_ahead(Worker& w, bool now) {
+  if (!w.ahead || w.ahead_killed) return;
+  w.ahead_killed = w.ahead_recalled = true;
+  if (w.proc->to()) append_message(w.wbuf.data(), Kill{w.ahead->future.job().id, now});
+}
+
+void PoolManager::arm_stop_backstop(Worker& w, bool now) {
+  w.kill_sent = now ? 2 : 1;
   Millis grace = options_.backstop_grace;
   if (now) {
     // No more grace: the job's group is killed here and now, whatever its worker does.
@@ -1173,11 +1372,20 @@ void PoolManager::stop_one(const Future& f) {
       send_stop(*w, false);
       return;
     }
+    if (w->ahead && w->ahead->future == f) {
+      w->ahead->stopped = true;
+      send_stop_ahead(*w, false);
+      return;
+    }
   }
   // Lost with its worker, not yet settled: it must end cancelled there, not be run again.
   for (auto& x : exiting_) {
     if (x->worker->current && x->worker->current->future == f) {
       x->worker->current->stopped = true;
+      return;
+    }
+    if (x->worker->ahead && x->worker->ahead->future == f) {
+      x->worker->ahead->stopped = true;
       return;
     }
   }
@@ -1188,7 +1396,8 @@ void PoolManager::stop_one(const Future& f) {
     }
     Result r;
     r.status = Status::kCancelled;
-    r.error = "stopped by ProcessPool::stop before its retry";
+    r.error = e.returned ? "stopped by ProcessPool::stop before it started"
+                         : "stopped by ProcessPool::stop before its retry";
     complete(std::move(e), std::move(r));
   };
   for (auto it = pending_.begin(); it != pending_.end(); ++it) {
@@ -1248,12 +1457,13 @@ void PoolManager::abandon(const std::string& why) noexcept {
       w->proc->kill();
       kill_job_processes(*w);
       set_running(*w, false);
-      if (w->current) {
+      for (auto* held : {&w->current, &w->ahead}) {
+        if (!*held) continue;
         Result r;
         r.status = Status::kError;
         r.error = why;
-        Entry e = std::move(*w->current);
-        w->current.reset();
+        Entry e = std::move(**held);
+        held->reset();
         complete(std::move(e), std::move(r));
       }
     }

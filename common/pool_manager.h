@@ -17,6 +17,7 @@
 #include <procpool/pool.h>
 #include "common/fd.h"
 #include "common/frame.h"
+#include "common/messages.h"
 #include "common/run_time_median.h"
 #include "common/worker_process.h"
 
@@ -64,7 +65,7 @@ class PoolManager {
   // The loop's steps, in order.
   void admit_incoming();     // submissions, shutdown, terminate and halt requests
   void grow_workers();       // start workers as the pending work needs them
-  void dispatch();           // hand pending jobs to idle workers
+  void dispatch();           // hand pending jobs to idle workers, and ahead to busy ones
   void flush_writes();       // write what is queued for workers
   void close_if_finished();  // once shut down and idle: close the workers' stdins
   bool done() const;         // closed, and every worker reaped
@@ -72,6 +73,23 @@ class PoolManager {
   void poll_events();        // wait, then read and write what is ready
   void enforce_deadlines();  // hellos, acknowledgements, backstops, closing workers
   void reap_exiting();       // workers on their way out, and what is left of their jobs
+  // Sends `w` the first pending job that can be sent: as its job, or `ahead` of the one it
+  // runs. False when none was (nothing pending, or a halt that one of them caused).
+  bool send_next(Worker& w, bool ahead, Clock::time_point now);
+  // Makes `e` worker `w`'s job, sent at `now`: its deadlines and per-job state start afresh.
+  void begin_current(Worker& w, Entry e, Clock::time_point now);
+  // Sending jobs ahead (PoolOptions::send_ahead): whether `w` gets one now; below what recent
+  // run time it pays; taking one back from `w`; and, for the idle worker `idle`, taking back
+  // the one waiting longest behind a job that runs long.
+  bool may_send_ahead(const Worker& w, Clock::time_point now) const;
+  Millis ahead_below(const Worker& w) const;
+  void recall_ahead(Worker& w);
+  void recall_ahead_for(const Worker& idle, Clock::time_point now);
+  // `w`'s job ended: the one sent ahead becomes its job.
+  void promote_ahead(Worker& w);
+  // A job sent ahead that never started: first in line again, or cancelled when the pool is
+  // cancelling (or it was stopped).
+  void place_returned(Entry e);
   // When worker `w`'s job passes PoolOptions::relative_timeout, as the median stands now.
   std::optional<Clock::time_point> median_deadline(const Worker& w) const;
   // Ends worker `w`'s job `job` itself if it runs past its timeout counted `from` its start, a
@@ -92,7 +110,7 @@ class PoolManager {
   void set_running(Worker& w, bool running);
   // A worker could not get a process for its job: back to the front of the queue, or `error`
   // once no job anywhere has started for kJobsRefusedFor.
-  void hand_back_refused(Worker& w, Entry e, const struct Ended& end);
+  void hand_back_refused(Worker& w, Entry e, const struct Ended& end, bool stopping);
   void make_room_for_jobs(Worker& w, Millis refusing);
   // Takes worker `index` out of the loop: `why` it went ("" when its exit status says it).
   void lose_worker(size_t index, const std::string& why);
@@ -114,6 +132,10 @@ class PoolManager {
   void stop_one(const Future& f);
   // Sends worker `w`'s job the stop sequence (or, with `now`, SIGKILL at once), with a backstop.
   void send_stop(Worker& w, bool now);
+  // The same for the job sent ahead to `w` (dropped unstarted, or stopped if it started).
+  void send_stop_ahead(Worker& w, bool now);
+  // The backstop of a stop of `w`'s job (sent, or on its way as a kill of the job ahead).
+  void arm_stop_backstop(Worker& w, bool now);
   void fail_everything(const std::string& why);
   void fail_waiting(const std::string& why);
   bool work_left() const;
@@ -132,6 +154,8 @@ class PoolManager {
   std::deque<Entry> pending_;                        // waiting for an idle worker
   std::multimap<Clock::time_point, Entry> delayed_;  // retries waiting out --retry-delay
   RunTimeMedian succeeded_;  // run times of the jobs that succeeded, for relative_timeout
+  const Ahead ahead_kind_;   // how jobs are sent ahead (kNo: they are not)
+  std::optional<double> recent_run_s_;  // recent jobs' run time (a moving average), seconds
   // Copied from shared_ under its lock, or set by a halt.
   bool shutting_down_ = false;
   bool cancel_pending_ = false;

@@ -1,5 +1,6 @@
 #include "common/worker_process.h"
 
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -46,6 +47,7 @@ WorkerProcess::WorkerProcess(const std::vector<std::string>& command) {
   to_ = std::move(to.write);
   from_ = std::move(from.read);
   err_ = std::move(err.read);
+  exit_fd_.reset(static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0)));
   set_nonblocking(to_.get());
   set_nonblocking(from_.get());
   set_nonblocking(err_.get());

@@ -27,6 +27,9 @@ class WorkerProcess {
   Fd& to() { return to_; }      // its stdin: frames to it (reset to tell it to finish)
   Fd& from() { return from_; }  // its stdout: frames from it
   Fd& err() { return err_; }    // its stderr: its logs, or what ssh or srun complain of
+  // Readable once it has exited (a pidfd), so its exit is seen at once rather than by polling
+  // for it; -1 where the kernel has no pidfd_open (before 5.3).
+  int exit_fd() const { return exit_fd_.get(); }
 
   // SIGKILL to its whole process group (an ssh takes its ProxyCommand along). Its jobs lead groups
   // of their own and are not touched. Harmless once it has exited.
@@ -39,6 +42,7 @@ class WorkerProcess {
  private:
   pid_t pid_ = -1;
   Fd to_, from_, err_;
+  Fd exit_fd_;
   bool reaped_ = false;
   int wait_status_ = 0;
 };

@@ -302,8 +302,10 @@ Spawned spawn_task(const Task& task, int stdin_fd) {
   if (rc != 0) {
     throw SpawnError("cannot run '" + image->args[0] + "': " + std::strerror(rc), rc);
   }
-  set_nonblocking(out.read.get());
-  set_nonblocking(err.read.get());
+  // A fresh pipe's read end has no other status flag: set, without asking first.
+  for (int fd : {out.read.get(), err.read.get()}) {
+    if (::fcntl(fd, F_SETFL, O_NONBLOCK) != 0) throw_errno("fcntl (a job's pipe)");
+  }
   return Spawned{pid, std::move(out.read), std::move(err.read)};
 }
 

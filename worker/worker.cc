@@ -122,6 +122,10 @@ class Worker {
   // does not, says so to the coordinator once per task and sets gate_recheck_.
   bool may_start();
   void report_spawn_failure(const Running& r, const std::string& why, EndHow how = EndHow::kError);
+  // Sends how a job that was started (or failed to) ended, remembering it for Task::ahead.
+  void report(const Ended& end);
+  // Hands a queued task back unstarted (EndHow::kReturned).
+  void return_unstarted(std::deque<Task>::iterator it);
   // Forgets every queued task (the coordinator is gone or told us to go).
   void drop_queue() {
     queue_.clear();
@@ -170,8 +174,11 @@ class Worker {
   pid_t own_sid_ = 0;            // our session: a stray's group in it is signalled only if it leads
   std::vector<pid_t> given_up_;  // strays that outlived a sweep (stuck, or not ours to signal)
   std::string default_cwd_;      // where jobs without a cwd run ("": where we were started)
-  StartGate gate_{StartGate::proc_root()};         // this host's load and memory, for tasks
-  uint64_t held_ = 0;                              // the queued task we said is held (0: none)
+  StartGate gate_{StartGate::proc_root()};  // this host's load and memory, for tasks
+  uint64_t held_ = 0;                       // the queued task we said is held (0: none)
+  // How the last job we started ended, for a task sent ahead of it (Task::ahead).
+  bool last_ok_ = true;
+  bool last_refused_ = false;
   std::optional<Clock::time_point> gate_recheck_;  // when to look at the host again for it
 };
 
@@ -185,6 +192,16 @@ void Worker::handle_frame(std::string_view body) {
       ::setenv("PROCPOOL_SLOT", std::to_string(slot_).c_str(), 1);
     }
     queue_.push_back(std::move(*task));
+    return;
+  }
+  if (auto* back = std::get_if<Withdraw>(&message)) {
+    // Not started yet: handed back. Started already (or ended): the coordinator hears so.
+    for (auto it = queue_.begin(); it != queue_.end(); ++it) {
+      if (it->id == back->id) {
+        return_unstarted(it);
+        return;
+      }
+    }
     return;
   }
   const Kill& kill = std::get<Kill>(message);
@@ -236,7 +253,29 @@ void Worker::take_input(const OutputPiece& piece) {
   }
 }
 
+void Worker::return_unstarted(std::deque<Task>::iterator it) {
+  Ended end;
+  end.id = it->id;
+  end.how = EndHow::kReturned;
+  inputs_.erase(it->id);
+  queue_.erase(it);
+  send(end);
+}
+
+void Worker::report(const Ended& end) {
+  last_ok_ = end.how == EndHow::kExited && end.code == 0;
+  last_refused_ = end.how == EndHow::kRefused;
+  send(end);
+}
+
 void Worker::start_next() {
+  // Sent ahead of the job that just ended, and that end is not one it may follow: handed back,
+  // for the coordinator to decide (a halt, a pause at the process limit).
+  Ahead ahead = queue_.front().ahead;
+  if ((ahead == Ahead::kAfterOk && !last_ok_) || (ahead == Ahead::kAfterEnd && last_refused_)) {
+    return_unstarted(queue_.begin());
+    return;
+  }
   auto now = Clock::now();
   Running r;
   r.task = std::move(queue_.front());
@@ -300,7 +339,7 @@ void Worker::report_spawn_failure(const Running& r, const std::string& why, EndH
   end.err = why;
   end.t0 = r.started_wall;
   end.t1 = wall_us();
-  send(end);
+  report(end);
 }
 
 ssize_t Worker::read_job_pipe(Fd& fd, Stream s) {
@@ -320,14 +359,20 @@ ssize_t Worker::read_job_pipe(Fd& fd, Stream s) {
 }
 
 void Worker::reap() {
-  signalfd_siginfo info;
-  while (::read(sigfd_.get(), &info, sizeof info) == sizeof info) {
-    if (info.ssi_signo != SIGCHLD) {
-      // Told to go away: stop the job as if the coordinator had hung up.
-      input_closed_ = true;
-      drop_queue();
-      if (job_ && !job_->stopped_for) begin_stop(EndHow::kKilled);
+  // Several at a time: a short read says none is left, without another read to hear EAGAIN.
+  signalfd_siginfo infos[8];
+  for (;;) {
+    ssize_t n = ::read(sigfd_.get(), infos, sizeof infos);
+    if (n <= 0) break;
+    for (size_t i = 0; i < static_cast<size_t>(n) / sizeof infos[0]; ++i) {
+      if (infos[i].ssi_signo != SIGCHLD) {
+        // Told to go away: stop the job as if the coordinator had hung up.
+        input_closed_ = true;
+        drop_queue();
+        if (job_ && !job_->stopped_for) begin_stop(EndHow::kKilled);
+      }
     }
+    if (static_cast<size_t>(n) < sizeof infos) break;
   }
   for (;;) {
     int status;
@@ -495,7 +540,7 @@ void Worker::sweep_or_report(Ended end) {
   // just ended: processes that left its group (setsid daemons, setpgid) and were re-parented to
   // us as their parents died. The usual case, none, costs one waitpid.
   if (!have_strays()) {
-    send(end);
+    report(end);
     job_.reset();
     return;
   }
@@ -554,7 +599,7 @@ void Worker::signal_strays() {
 }
 
 void Worker::report_swept() {
-  send(*job_->result);
+  report(*job_->result);
   job_.reset();
 }
 
@@ -619,8 +664,17 @@ int Worker::run() {
     }
 
     if (fds[sig_i].revents) reap();
-    if (jo_i >= 0 && fds[jo_i].revents) read_job_pipe(job_->out, Stream::kStdout);
-    if (je_i >= 0 && fds[je_i].revents) read_job_pipe(job_->err, Stream::kStderr);
+    // Hung up with nothing left in it: closed without the read that would only say EOF.
+    auto take = [&](int i, Fd& fd, Stream s) {
+      if (i < 0 || !fds[i].revents) return;
+      if (fds[i].revents == POLLHUP) {
+        fd.reset();
+      } else {
+        read_job_pipe(fd, s);
+      }
+    };
+    take(jo_i, job_->out, Stream::kStdout);
+    take(je_i, job_->err, Stream::kStderr);
     if (in_i >= 0 && fds[in_i].revents) {
       char buf[kReadChunk];
       ssize_t got = ::read(STDIN_FILENO, buf, sizeof buf);
@@ -642,6 +696,10 @@ int Worker::run() {
     }
     on_timers();
     maybe_finish();
+    // The next task (sent ahead) starts before the end of the last is written: both go in one
+    // write, one wake-up of the coordinator; and through ssh or srun no small write waits
+    // behind one the other side has not acknowledged (Nagle's algorithm, up to 40 ms each).
+    if (!job_ && !queue_.empty() && !input_closed_ && may_start()) start_next();
     if (out_i >= 0 || !wbuf_.empty()) {
       if (!wbuf_.flush(STDOUT_FILENO)) {
         // Nobody to report to: stop the job and leave without writing more.

@@ -56,6 +56,15 @@ enum class Halt {
   kNow,   // also stop the running jobs (as terminate())
 };
 
+// Whether a busy worker is sent its next job ahead (PoolOptions::send_ahead).
+enum class SendAhead {
+  kAuto,          // after any end without halt_when; never with it (it may halt on anything)
+  kAfterAnyEnd,   // the worker starts it however the job before it ended
+  kAfterSuccess,  // only after the job before it succeeded; else it is handed back (a halt_when
+                  // that halts on failures: nothing starts on that worker after one)
+  kNever,
+};
+
 struct PoolOptions {
   int workers = 0;  // 0: one per CPU this process may use
   // The program each worker runs, which speaks the frame protocol on its stdin and stdout:
@@ -111,6 +120,17 @@ struct PoolOptions {
   // its worker is given another job, so a halt on the first failure starts nothing after it.
   // Must be quick and must not call into the pool.
   std::function<Halt(const Future&)> halt_when{};
+  // Short jobs leave a worker idle between two of them while it reports one and is sent the
+  // next. While the recent jobs ran shorter than 5 ms (or ten of the worker's round trips, for
+  // a remote one), a busy worker is sent its next job ahead, which it starts the moment its
+  // job ends. One that still waits when that job has run twice as long goes back to the pool
+  // (as soon as another worker is idle, if it runs longer than the recent ones): jobs start in
+  // input order but for those short overlaps, and keep_order output waits no longer. A job
+  // sent ahead is running to its future (it cannot be cancelled, as a job in Python's call
+  // queue), and never counts as started until it starts: stop(), terminate() and a cancelling
+  // shutdown or halt withdraw it unstarted. Off with start_delay, max_load and
+  // min_memory_available, which judge each start as it comes.
+  SendAhead send_ahead = SendAhead::kAuto;
 };
 
 struct PoolShared;
