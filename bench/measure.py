@@ -59,6 +59,13 @@ class Case:
         values = [s[key] for s in self.samples if s.get(key) is not None and s["ok"]]
         return statistics.median(values) if values else None
 
+    def spread(self, key="wall"):
+        """Half the range of the rounds, as a share of their median ("±4%"); "-" for one."""
+        values = [s[key] for s in self.samples if s.get(key) is not None and s["ok"]]
+        if len(values) < 2:
+            return "-"
+        return f"±{(max(values) - min(values)) / 2 / statistics.median(values) * 100:.0f}%"
+
 
 @dataclass
 class Variant:
@@ -400,7 +407,7 @@ def w7_remote(tools, size, cluster):
     else:
         ssh = "ssh -F " + shlex.quote(cluster["PROCPOOL_SSH_CONFIG"])
         slots = 2 * len(hosts)
-        small = min(n, size(200, 100))
+        small = min(n, size(100, 50))  # the slow peers: wall scaled up to n
         few = write_input(f"true-{small}", ["true\n"] * small)
         cases = [Case("procpool", [tools.procpool, "run", "--ssh-cmd", ssh] +
                       [a for h in hosts for a in ("--ssh", f"2/{h}")] + ["--lines", "-", "-q"],
@@ -423,7 +430,7 @@ def w7_remote(tools, size, cluster):
     elif not shutil.which("srun"):
         variants.append(Variant("Slurm", [], note="skipped: srun is not installed"))
     else:
-        small = min(n, size(100, 20))
+        small = min(n, size(50, 20))
         numbers = write_input(f"numbers-{small}", (f"{i}\n" for i in range(1, small + 1)))
         variants.append(Variant(f"{n:,} jobs on Slurm, 4 slots", [
             Case("procpool", [tools.procpool, "run", "--slurm", "-j", "4", "--lines", "-", "-q"],
@@ -584,7 +591,7 @@ def table(key, title, variants):
             lines += [f"**{v.name}**: {v.note}", ""]
             continue
         extra = "over ideal" if v.ideal else "jobs/s" if key == "W5" else None
-        head = ["tool", "wall (median)", "per-job overhead", "peak RSS runner",
+        head = ["tool", "wall (median)", "spread", "per-job overhead", "peak RSS runner",
                 "peak RSS any process", "vs procpool"] + ([extra] if extra else []) + ["notes"]
         lines += [f"**{v.name}**" + (f" (ideal {v.ideal:.3f} s)" if v.ideal else ""), "",
                   "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -597,12 +604,13 @@ def table(key, title, variants):
             note += (f"; **output lost** in {len(lost)}/{len(c.samples)} runs "
                      f"(up to {max(lost):,} bytes)" if lost else "")
             if wall is None:
-                lines.append(f"| {c.tool} | failed | | | | |" + (" |" if extra else "") +
+                lines.append(f"| {c.tool} | failed | | | | | |" + (" |" if extra else "") +
                              f" {note.strip('; ')} |")
                 continue
             full = wall * c.scale
             per_job = f"{wall * c.slots / c.jobs * 1000:.2f} ms" if c.jobs > 1 else "-"
-            row = [c.tool, f"{full:.3f} s" if full >= 1 else f"{full * 1000:.1f} ms", per_job,
+            row = [c.tool, f"{full:.3f} s" if full >= 1 else f"{full * 1000:.1f} ms", c.spread(),
+                   per_job,
                    mb(c.median("rss_own")), mb(c.median("rss_max")),
                    f"{full / base_wall:.2f}x" if base_wall else "-"]
             if extra == "over ideal":
@@ -625,7 +633,7 @@ def sc_table(key, title, variants):
         return f"{case.jobs / wall:,.0f}" if wall else "failed" if case else "-"
 
     n = variants[0].cases[0].jobs if variants and variants[0].cases else 0
-    head = ["-j", "wall", "jobs/s", "coordinator CPU µs/job", "worker CPU µs/job",
+    head = ["-j", "wall", "spread", "jobs/s", "coordinator CPU µs/job", "worker CPU µs/job",
             "polling missed µs/job", "xargs jobs/s", "xargs CPU µs/job", "spawn_loop jobs/s",
             "spawn_loop CPU µs/job"]
     lines = [f"### {key}: {title}", "", f"**{n:,} jobs, sh -c**", "",
@@ -639,7 +647,8 @@ def sc_table(key, title, variants):
         if own is not None:
             coordinator.append(own / pp.jobs * 1e6)
         lines.append("| " + " | ".join([
-            v.name, f"{wall:.3f} s" if wall else "failed", rate(pp), per_job(pp, "cpu_own"),
+            v.name, f"{wall:.3f} s" if wall else "failed", pp.spread() if pp else "-", rate(pp),
+            per_job(pp, "cpu_own"),
             per_job(pp, "cpu_workers"), per_job(pp, "cpu_missed"), rate(xa),
             per_job(xa, "cpu_own"), rate(sl), per_job(sl, "cpu_own")]) + " |")
         failures += [f"{v.name} {c.tool}: {s['error'][:160]}" for c in v.cases
@@ -679,7 +688,7 @@ def main():
     p.add_argument("--python", default="/usr/bin/python3" if os.path.exists("/usr/bin/python3")
                    else sys.executable, help="interpreter for py_pool.py")
     p.add_argument("--quick", action="store_true", help="small batches, 1 round: a smoke test")
-    p.add_argument("--rounds", type=int, help="interleaved rounds (default 3, --quick 1)")
+    p.add_argument("--rounds", type=int, help="interleaved rounds (default 5, --quick 1)")
     p.add_argument("--only", help="comma-separated workloads, e.g. W1,W3,SC")
     p.add_argument("--w5-lines", type=int, help="W5 stream length (default 1,000,000, --quick 2,000)")
     p.add_argument("--startup-runs", type=int, help="W6 starts per round (default 20, --quick 10)")
@@ -687,7 +696,7 @@ def main():
                    help="kill a run that makes no progress for this many seconds (default 10, --quick 5)")
     args = p.parse_args()
     args.stall = args.stall or (5 if args.quick else 10)
-    args.rounds = args.rounds or (1 if args.quick else 3)
+    args.rounds = args.rounds or (1 if args.quick else 5)
     args.startup_runs = args.startup_runs or (10 if args.quick else 20)
     w5_lines = args.w5_lines or (2000 if args.quick else 1_000_000)
     size = (lambda full, quick: quick) if args.quick else (lambda full, quick: full)
@@ -708,7 +717,8 @@ def main():
               "options": {"quick": args.quick, "rounds": args.rounds, "w5_lines": w5_lines},
               "workloads": {}}
     legend = (f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f} at start, {args.rounds} round(s), "
-              "medians. per-job overhead = wall x P / N. peak RSS runner = the runner process's "
+              "medians; spread = half the range of the rounds over the median. per-job "
+              "overhead = wall x P / N. peak RSS runner = the runner process's "
               "own peak (procpool: the coordinator alone; '-': too short to sample). peak RSS any "
               "process = /usr/bin/time %M, the largest single process of the tree (runner, "
               "procpool's workers, python's workers, jobs). vs procpool = wall / procpool's wall "
