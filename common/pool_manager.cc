@@ -340,9 +340,17 @@ void PoolManager::dispatch() {
     if (pending_.empty()) continue;
     if (!send_next(*w, false, now) && shutting_down_) return;
   }
+  // The worker whose job started first is likely the first free: it gets the next job, so jobs
+  // sent ahead start in input order as far as the order of their workers' ends allows.
+  std::vector<Worker*> busy;
   for (auto& w : workers_) {
+    if (may_send_ahead(*w, now)) busy.push_back(w.get());
+  }
+  std::sort(busy.begin(), busy.end(),
+            [](const Worker* a, const Worker* b) { return a->job_started_at < b->job_started_at; });
+  for (Worker* w : busy) {
     if (pending_.empty()) return;
-    if (may_send_ahead(*w, now) && !send_next(*w, true, now) && shutting_down_) return;
+    if (!send_next(*w, true, now) && shutting_down_) return;
   }
 }
 
@@ -1023,9 +1031,12 @@ void PoolManager::place_returned(Entry e) {
     complete(std::move(e), std::move(r));
     return;
   }
-  // First again: it was next in line, and is still.
+  // First again, as it was next in line; but behind the retries there (the job before it
+  // failed and goes again first, as it would have without a job sent ahead).
   e.returned = true;
-  pending_.push_front(std::move(e));
+  auto first_new = std::find_if(pending_.begin(), pending_.end(),
+                                [](const Entry& p) { return p.attempts == 0 || p.returned; });
+  pending_.insert(first_new, std::move(e));
 }
 
 void PoolManager::hand_back_refused(Worker& w, Entry e, const Ended& end, bool stopping) {

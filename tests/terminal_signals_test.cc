@@ -186,12 +186,14 @@ class TerminalSignals : public JobDirTest {
 
   // A batch stopped by `signo` at a terminal, typed as Ctrl-C or sent with kill(). With -j2,
   // "quick" and "bad" start first and long1 and long2 each start only after one of them
-  // finished: once both long jobs run, two jobs are done, two run and "never" waits.
+  // finished: once both long jobs run, two jobs are done, two run and "never" waits. The first
+  // two take 20 ms: after jobs that short (under 5 ms), the next jobs would be sent ahead, and
+  // "never" could start on bad's worker before long2, waiting behind long1, was taken back.
   PtyResult interrupt_mid_batch(const std::vector<std::string>& flags, int signo,
                                 bool from_keyboard) {
     std::string file = job_file(json::array({
-        {{"name", "quick"}, {"cmd", "echo quick"}},
-        {{"name", "bad"}, {"cmd", "echo broke >&2; exit 3"}},
+        {{"name", "quick"}, {"cmd", "sleep 0.02; echo quick"}},
+        {{"name", "bad"}, {"cmd", "sleep 0.02; echo broke >&2; exit 3"}},
         {{"name", "long1"}, {"cmd", pid_then("long1.pid")}},
         {{"name", "long2"}, {"cmd", pid_then("long2.pid")}},
         {{"name", "never"}, {"cmd", "touch " + path("never")}},
