@@ -124,8 +124,9 @@ struct PoolOptions {
   // next. While the recent jobs ran shorter than 5 ms (or ten of the worker's round trips, for
   // a remote one), a busy worker is sent its next job ahead, which it starts the moment its
   // job ends. One that still waits when that job has run twice as long goes back to the pool
-  // (as soon as another worker is idle, if it runs longer than the recent ones): jobs start in
-  // input order but for those short overlaps, and keep_order output waits no longer. A job
+  // (as soon as another worker is idle, if it runs longer than the recent ones). Jobs start in
+  // input order but for that: one sent ahead behind a job that turns out long can be overtaken
+  // by later jobs on other workers, and starts when a worker is next free. A job
   // sent ahead is running to its future (it cannot be cancelled, as a job in Python's call
   // queue), and never counts as started until it starts: stop(), terminate() and a cancelling
   // shutdown or halt withdraw it unstarted. Off with start_delay, max_load and
