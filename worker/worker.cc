@@ -673,8 +673,10 @@ int Worker::run() {
         read_job_pipe(fd, s);
       }
     };
-    take(jo_i, job_->out, Stream::kStdout);
-    take(je_i, job_->err, Stream::kStderr);
+    if (job_) {
+      take(jo_i, job_->out, Stream::kStdout);
+      take(je_i, job_->err, Stream::kStderr);
+    }
     if (in_i >= 0 && fds[in_i].revents) {
       char buf[kReadChunk];
       ssize_t got = ::read(STDIN_FILENO, buf, sizeof buf);
