@@ -46,11 +46,12 @@ constexpr Millis kJobLastPause{500};
 // How long every job is refused, with no job running anywhere, before a worker makes room.
 constexpr Millis kShrinkAfter{1000};
 // Jobs are sent ahead (PoolOptions::send_ahead) while recent ones ran shorter than this, or than
-// kAheadRoundTrips of the worker's round trips where that is longer (a remote worker): only
-// there does the round trip between two jobs cost a share worth saving. A job sent ahead waits
-// at most twice that behind a longer one before it is taken back.
+// kAheadRoundTrips of the worker's round trips where that is longer (a remote worker; at most
+// kAheadBelowAtMost): only there does the round trip between two jobs cost a share worth
+// saving. A job sent ahead waits at most twice that behind a longer one before it is taken back.
 constexpr Millis kAheadBelow{5};
 constexpr int kAheadRoundTrips = 10;
+constexpr Millis kAheadBelowAtMost{100};  // however slow a worker's round trips were
 
 // Why `job` cannot run as written: a string exec takes holds a NUL byte, where exec would cut
 // it, running something other than the job says. Empty when it can run.
@@ -430,7 +431,7 @@ void PoolManager::begin_current(Worker& w, Entry e, Clock::time_point now) {
 }
 
 Millis PoolManager::ahead_below(const Worker& w) const {
-  return std::max<Millis>(kAheadBelow, w.round_trip * kAheadRoundTrips);
+  return std::clamp<Millis>(w.round_trip * kAheadRoundTrips, kAheadBelow, kAheadBelowAtMost);
 }
 
 bool PoolManager::may_send_ahead(const Worker& w, Clock::time_point now) const {
@@ -825,7 +826,9 @@ void PoolManager::handle_message(Worker& w, std::string_view body) {
     w.job_pid = start->pid;
     w.acknowledged = true;
     w.job_started_at = Clock::now();
-    if (!w.current_was_ahead && !w.held) {
+    // A round trip: not the first job, which went with the worker's start (its exec and
+    // start-up, or an ssh's connection, would count), nor one sent ahead or held back.
+    if (!w.current_was_ahead && !w.held && w.tasks_done > 0) {
       w.round_trip = std::chrono::duration_cast<Millis>(w.job_started_at - w.sent_at);
     }
     set_running(w, true);

@@ -121,9 +121,9 @@ struct PoolOptions {
   // Must be quick and must not call into the pool.
   std::function<Halt(const Future&)> halt_when{};
   // Short jobs leave a worker idle between two of them while it reports one and is sent the
-  // next. While the recent jobs ran shorter than 5 ms (or ten of the worker's round trips, for
-  // a remote one), a busy worker is sent its next job ahead, which it starts the moment its
-  // job ends. One that still waits when that job has run twice as long goes back to the pool
+  // next. While the recent jobs ran shorter than 5 ms (or ten of the worker's round trips, up to
+  // 100 ms, for a remote one), a busy worker is sent its next job ahead, which it starts the moment
+  // its job ends. One that still waits when that job has run twice as long goes back to the pool
   // (as soon as another worker is idle, if it runs longer than the recent ones). Jobs start in
   // input order but for that: one sent ahead behind a job that turns out long can be overtaken
   // by later jobs on other workers, and starts when a worker is next free. A job
