@@ -993,108 +993,98 @@ HeldRound held_round(const std::string& sleep_cmd,
   return round;
 }
 
+// Rounds of held_round until one finds the second job sent ahead (a round can miss it: recent
+// run times decide); that round, or nothing after kRounds.
+std::optional<HeldRound> exercised_round(
+    const std::string& sleep_cmd,
+    const std::function<bool(ProcessPool&, const Future& toucher)>& act, bool then_next) {
+  for (int i = 0; i < kRounds; ++i) {
+    HeldRound r = held_round(sleep_cmd, act, then_next);
+    if (r.exercised) return r;
+  }
+  ADD_FAILURE() << "the job behind the sleeper was never sent ahead in " << kRounds << " rounds";
+  return std::nullopt;
+}
+
+// The job sent ahead was withdrawn before it started: cancelled, no attempt, its file absent.
+void expect_withdrawn_unstarted(const HeldRound& r, const char* why) {
+  EXPECT_EQ(r.toucher.status, Status::kCancelled) << r.toucher.error;
+  EXPECT_EQ(r.toucher.attempts, 0);
+  EXPECT_FALSE(r.touched) << why;
+}
+
 // stop() of a job while it waits ahead of a running one on its worker: withdrawn (a Kill for
 // it) before it started, cancelled, no attempt; the job it was behind runs on untouched, and
 // its worker goes on.
 TEST(SendAheadPool, StopOfAJobSentAheadNeverStartsIt) {
-  bool exercised = false;
-  for (int i = 0; i < kRounds && !exercised; ++i) {
-    HeldRound r = held_round(
-        "sleep 1; echo slept",
-        [](ProcessPool& pool, const Future& toucher) { return pool.stop(toucher); }, true);
-    exercised = r.exercised;
-    EXPECT_EQ(r.sleeper.status, Status::kOk) << r.sleeper.error;
-    EXPECT_EQ(r.sleeper.output.text(Stream::kStdout), "slept\n");
-    ASSERT_TRUE(r.next);
-    EXPECT_EQ(r.next->status, Status::kOk) << r.next->error;
-    EXPECT_EQ(r.next->worker_pid, r.sleeper.worker_pid) << "the worker was replaced";
-    if (!exercised) continue;
-    EXPECT_TRUE(r.acted) << "stop() found nothing to stop";
-    EXPECT_EQ(r.toucher.status, Status::kCancelled);
-    EXPECT_EQ(r.toucher.error, "stopped by ProcessPool::stop before it started");
-    EXPECT_EQ(r.toucher.attempts, 0);
-    EXPECT_FALSE(r.touched) << "the stopped job ran";
-  }
-  EXPECT_TRUE(exercised) << "the job behind the sleeper was never sent ahead in " << kRounds
-                         << " rounds";
+  auto r = exercised_round(
+      "sleep 1; echo slept",
+      [](ProcessPool& pool, const Future& toucher) { return pool.stop(toucher); }, true);
+  if (!r) return;
+  EXPECT_EQ(r->sleeper.status, Status::kOk) << r->sleeper.error;
+  EXPECT_EQ(r->sleeper.output.text(Stream::kStdout), "slept\n");
+  ASSERT_TRUE(r->next);
+  EXPECT_EQ(r->next->status, Status::kOk) << r->next->error;
+  EXPECT_EQ(r->next->worker_pid, r->sleeper.worker_pid) << "the worker was replaced";
+  EXPECT_TRUE(r->acted) << "stop() found nothing to stop";
+  EXPECT_EQ(r->toucher.error, "stopped by ProcessPool::stop before it started");
+  expect_withdrawn_unstarted(*r, "the stopped job ran");
 }
 
 // A job sent ahead is running to its future (too late to cancel, as a job in Python's call
 // queue), yet not among running(): its process has not started. Left alone, it runs.
 TEST(SendAheadPool, AJobSentAheadIsRunningButNotStarted) {
-  bool exercised = false;
-  for (int i = 0; i < kRounds && !exercised; ++i) {
-    bool listed = true;
-    HeldRound r = held_round(
-        "sleep 1; echo slept",
-        [&](ProcessPool& pool, const Future& toucher) {
-          auto running = pool.running();
-          listed = std::any_of(running.begin(), running.end(),
-                               [&](const RunningJob& j) { return j.future == toucher; });
-          bool sleeper_listed = running.size() == 1 && running[0].future.job().name == "sleeper";
-          return toucher.state() == Future::State::kRunning && !Future(toucher).cancel() &&
-                 sleeper_listed;
-        },
-        false);
-    exercised = r.exercised;
-    if (!exercised) continue;
-    EXPECT_TRUE(r.acted) << "its future was not running, could be cancelled, or the sleeper "
-                            "was not the one job listed as running";
-    EXPECT_FALSE(listed) << "listed as running before its process started";
-    EXPECT_EQ(r.toucher.status, Status::kOk) << r.toucher.error;
-    EXPECT_EQ(r.toucher.attempts, 1);
-    EXPECT_TRUE(r.touched);
-  }
-  EXPECT_TRUE(exercised) << "the job behind the sleeper was never sent ahead in " << kRounds
-                         << " rounds";
+  bool listed = true;
+  auto r = exercised_round(
+      "sleep 1; echo slept",
+      [&](ProcessPool& pool, const Future& toucher) {
+        auto running = pool.running();
+        listed = std::any_of(running.begin(), running.end(),
+                             [&](const RunningJob& j) { return j.future == toucher; });
+        bool sleeper_listed = running.size() == 1 && running[0].future.job().name == "sleeper";
+        return toucher.state() == Future::State::kRunning && !Future(toucher).cancel() &&
+               sleeper_listed;
+      },
+      false);
+  if (!r) return;
+  EXPECT_TRUE(r->acted) << "its future was not running, could be cancelled, or the sleeper "
+                           "was not the one job listed as running";
+  EXPECT_FALSE(listed) << "listed as running before its process started";
+  EXPECT_EQ(r->toucher.status, Status::kOk) << r->toucher.error;
+  EXPECT_EQ(r->toucher.attempts, 1);
+  EXPECT_TRUE(r->touched);
 }
 
 // terminate() stops the running job, and withdraws the one sent ahead of it before that ends:
 // else its worker would start it the moment the stopped job ends (Ahead::kAfterEnd).
 TEST(SendAheadPool, TerminateWithdrawsTheJobSentAhead) {
-  bool exercised = false;
-  for (int i = 0; i < kRounds && !exercised; ++i) {
-    HeldRound r = held_round(
-        "sleep 30",
-        [](ProcessPool& pool, const Future&) {
-          pool.terminate();
-          return true;
-        },
-        false);
-    exercised = r.exercised;
-    if (!exercised) continue;
-    EXPECT_EQ(r.sleeper.status, Status::kCancelled) << r.sleeper.error;
-    EXPECT_EQ(r.sleeper.attempts, 1);
-    EXPECT_EQ(r.toucher.status, Status::kCancelled) << r.toucher.error;
-    EXPECT_EQ(r.toucher.attempts, 0);
-    EXPECT_FALSE(r.touched) << "the job sent ahead started after the one it waited for";
-  }
-  EXPECT_TRUE(exercised) << "the job behind the sleeper was never sent ahead in " << kRounds
-                         << " rounds";
+  auto r = exercised_round(
+      "sleep 30",
+      [](ProcessPool& pool, const Future&) {
+        pool.terminate();
+        return true;
+      },
+      false);
+  if (!r) return;
+  EXPECT_EQ(r->sleeper.status, Status::kCancelled) << r->sleeper.error;
+  EXPECT_EQ(r->sleeper.attempts, 1);
+  expect_withdrawn_unstarted(*r, "the job sent ahead started after the one it waited for");
 }
 
 // shutdown(cancel_pending): what has not started is cancelled, the job sent ahead included,
 // while the running job runs to its end.
 TEST(SendAheadPool, CancellingShutdownWithdrawsTheJobSentAhead) {
-  bool exercised = false;
-  for (int i = 0; i < kRounds && !exercised; ++i) {
-    HeldRound r = held_round(
-        "sleep 1; echo slept",
-        [](ProcessPool& pool, const Future&) {
-          pool.shutdown(false, true);
-          return true;
-        },
-        false);
-    exercised = r.exercised;
-    if (!exercised) continue;
-    EXPECT_EQ(r.sleeper.status, Status::kOk) << r.sleeper.error;
-    EXPECT_EQ(r.sleeper.output.text(Stream::kStdout), "slept\n");
-    EXPECT_EQ(r.toucher.status, Status::kCancelled) << r.toucher.error;
-    EXPECT_EQ(r.toucher.attempts, 0);
-    EXPECT_FALSE(r.touched) << "the cancelled job ran";
-  }
-  EXPECT_TRUE(exercised) << "the job behind the sleeper was never sent ahead in " << kRounds
-                         << " rounds";
+  auto r = exercised_round(
+      "sleep 1; echo slept",
+      [](ProcessPool& pool, const Future&) {
+        pool.shutdown(false, true);
+        return true;
+      },
+      false);
+  if (!r) return;
+  EXPECT_EQ(r->sleeper.status, Status::kOk) << r->sleeper.error;
+  EXPECT_EQ(r->sleeper.output.text(Stream::kStdout), "slept\n");
+  expect_withdrawn_unstarted(*r, "the cancelled job ran");
 }
 
 // The same from the outside, as a user would: stop() once the job before it is seen running.
