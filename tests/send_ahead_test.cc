@@ -732,6 +732,21 @@ class SendAheadWorker : public ::testing::Test {
   TempDir dir_;
   std::string go_ = dir_.path() + "/go";
   std::string b_ = dir_.path() + "/b";
+  // The next frames: task `id` handed back unstarted.
+  void expect_handed_back(uint64_t id) {
+    Ended back = worker_.expect<Ended>();
+    EXPECT_EQ(back.id, id);
+    EXPECT_EQ(back.how, EndHow::kReturned);
+    EXPECT_FALSE(back.code);
+  }
+  // The next frames: task `id` started, then exited.
+  void expect_ran(uint64_t id) {
+    EXPECT_EQ(worker_.expect<Started>().id, id);
+    Ended end = worker_.expect<Ended>();
+    EXPECT_EQ(end.id, id);
+    EXPECT_EQ(end.how, EndHow::kExited);
+  }
+
   DrivenWorker worker_;
 };
 
@@ -744,10 +759,7 @@ TEST_F(SendAheadWorker, AfterOkStartsByItselfAfterASuccess) {
   EXPECT_EQ(first.id, 1u);
   EXPECT_EQ(first.how, EndHow::kExited);
   EXPECT_EQ(first.code, 0);
-  EXPECT_EQ(worker_.expect<Started>().id, 2u);
-  Ended second = worker_.expect<Ended>();
-  EXPECT_EQ(second.id, 2u);
-  EXPECT_EQ(second.how, EndHow::kExited);
+  expect_ran(2);
   EXPECT_TRUE(file_exists(b_));
 }
 
@@ -758,10 +770,7 @@ TEST_F(SendAheadWorker, AfterOkIsHandedBackAfterAFailure) {
   Ended first = worker_.expect<Ended>();
   EXPECT_EQ(first.id, 1u);
   EXPECT_EQ(first.code, 3);
-  Ended back = worker_.expect<Ended>();
-  EXPECT_EQ(back.id, 2u);
-  EXPECT_EQ(back.how, EndHow::kReturned);
-  EXPECT_FALSE(back.code);
+  expect_handed_back(2);
   // The worker goes on with what it is sent next; job 2 never started.
   worker_.send(shell_task(3, "echo three"));
   EXPECT_EQ(worker_.expect<Started>().id, 3u);
@@ -776,9 +785,7 @@ TEST_F(SendAheadWorker, AfterOkIsHandedBackAfterAJobKilledBySignal) {
   release();
   Ended first = worker_.expect<Ended>();
   EXPECT_EQ(first.how, EndHow::kSignaled);
-  Ended back = worker_.expect<Ended>();
-  EXPECT_EQ(back.id, 2u);
-  EXPECT_EQ(back.how, EndHow::kReturned);
+  expect_handed_back(2);
   EXPECT_FALSE(file_exists(b_));
 }
 
@@ -788,9 +795,7 @@ TEST_F(SendAheadWorker, AfterOkArrivingAfterAFailureIsHandedBack) {
   release();
   EXPECT_EQ(worker_.expect<Ended>().code, 3);
   worker_.send(shell_task(2, "touch " + b_, Ahead::kAfterOk));
-  Ended back = worker_.expect<Ended>();
-  EXPECT_EQ(back.id, 2u);
-  EXPECT_EQ(back.how, EndHow::kReturned);
+  expect_handed_back(2);
   EXPECT_FALSE(file_exists(b_));
 }
 
@@ -799,10 +804,7 @@ TEST_F(SendAheadWorker, AfterEndStartsAfterAFailure) {
   worker_.send(shell_task(2, "touch " + b_, Ahead::kAfterEnd));
   release();
   EXPECT_EQ(worker_.expect<Ended>().code, 3);
-  EXPECT_EQ(worker_.expect<Started>().id, 2u);
-  Ended second = worker_.expect<Ended>();
-  EXPECT_EQ(second.id, 2u);
-  EXPECT_EQ(second.how, EndHow::kExited);
+  expect_ran(2);
   EXPECT_TRUE(file_exists(b_));
 }
 
@@ -811,9 +813,7 @@ TEST_F(SendAheadWorker, WithdrawHandsBackAQueuedTask) {
   worker_.send(shell_task(2, "touch " + b_, Ahead::kAfterEnd));
   worker_.send(Withdraw{2});
   // Handed back while job 1 still runs (it waits for `go`, not yet there).
-  Ended back = worker_.expect<Ended>();
-  EXPECT_EQ(back.id, 2u);
-  EXPECT_EQ(back.how, EndHow::kReturned);
+  expect_handed_back(2);
   release();
   Ended first = worker_.expect<Ended>();
   EXPECT_EQ(first.id, 1u);
@@ -849,9 +849,7 @@ TEST_F(SendAheadWorker, WithdrawOfAStartedJobDoesNothing) {
   // before it, the withdrawal of job 1 included.
   worker_.send(shell_task(2, "true", Ahead::kAfterEnd));
   worker_.send(Withdraw{2});
-  Ended back = worker_.expect<Ended>();
-  EXPECT_EQ(back.id, 2u);
-  EXPECT_EQ(back.how, EndHow::kReturned);
+  expect_handed_back(2);
   release();
   Ended first = worker_.expect<Ended>();
   EXPECT_EQ(first.id, 1u);
