@@ -248,17 +248,25 @@ TEST(SendAheadRuns, EveryShortJobRunsOnceAtOneWorker) {
   every_short_job_runs_once("-j1");
 }
 
+// 30 quick jobs, then kFailure if `fail`, then `touches` jobs each leaving a file m1, m2, ... in
+// `dir`: the batches the halt cases run.
+std::vector<std::string> quick_then_touches(const TempDir& dir, bool fail, int touches) {
+  std::vector<std::string> commands;
+  for (int i = 1; i <= 30; ++i) commands.push_back("true w" + std::to_string(i));
+  if (fail) commands.push_back(kFailure);
+  for (int i = 1; i <= touches; ++i) {
+    commands.push_back("touch " + dir.path() + "/m" + std::to_string(i));
+  }
+  return commands;
+}
+
 // Without a halt a job sent ahead starts after any end: a failure does not keep the next job
 // from starting, and what was sent ahead says so (Ahead::kAfterEnd).
 TEST(SendAheadRuns, WithoutAHaltAFailureDoesNotStopTheJobsAfterIt) {
   bool exercised = false;
   for (int round = 0; round < kRounds && !exercised; ++round) {
     TempDir dir;
-    std::vector<std::string> commands;
-    for (int i = 1; i <= 30; ++i) commands.push_back("true w" + std::to_string(i));
-    commands.push_back(kFailure);
-    for (int i = 1; i <= 30; ++i)
-      commands.push_back("touch " + dir.path() + "/m" + std::to_string(i));
+    std::vector<std::string> commands = quick_then_touches(dir, true, 30);
     LinesRun r = run_lines(commands, {"-j1"});
     EXPECT_EQ(r.out.exit_status, 1) << r.out.err.substr(0, 4000);
     EXPECT_EQ(r.jobs[30].value("status", ""), "failed") << r.jobs[30];
@@ -288,11 +296,7 @@ void halt_on_failure_starts_nothing_after_it(const std::vector<std::string>& fla
   bool exercised = false;
   for (int round = 0; round < kRounds && !exercised; ++round) {
     TempDir dir;
-    std::vector<std::string> commands;
-    for (int i = 1; i <= 30; ++i) commands.push_back("true w" + std::to_string(i));
-    commands.push_back(kFailure);
-    for (int i = 1; i <= 30; ++i)
-      commands.push_back("touch " + dir.path() + "/m" + std::to_string(i));
+    std::vector<std::string> commands = quick_then_touches(dir, true, 30);
     std::vector<std::string> all{"-j1"};
     all.insert(all.end(), flags.begin(), flags.end());
     LinesRun r = run_lines(commands, all);
@@ -342,11 +346,7 @@ TEST(SendAheadRuns, HaltSoonOnFailAtOneWorkerStartsNothingAfterTheFailure) {
 TEST(SendAheadRuns, FailFastAtTwoWorkersStartsNothingOnTheFailingWorker) {
   for (int round = 0; round < 2; ++round) {
     TempDir dir;
-    std::vector<std::string> commands;
-    for (int i = 1; i <= 30; ++i) commands.push_back("true w" + std::to_string(i));
-    commands.push_back(kFailure);
-    for (int i = 1; i <= 30; ++i)
-      commands.push_back("touch " + dir.path() + "/m" + std::to_string(i));
+    std::vector<std::string> commands = quick_then_touches(dir, true, 30);
     LinesRun r = run_lines(commands, {"-j2", "--fail-fast"});
     EXPECT_EQ(r.out.exit_status, 1) << r.out.err.substr(0, 4000);
     const json& failed = r.jobs[30];
@@ -413,12 +413,7 @@ TEST(SendAheadRuns, FailFastWithRetriesStartsNothingBetweenAFailureAndItsRetry) 
   bool exercised = false;
   for (int round = 0; round < kRounds && !exercised; ++round) {
     TempDir dir;
-    std::vector<std::string> commands;
-    for (int i = 1; i <= 30; ++i) commands.push_back("true w" + std::to_string(i));
-    commands.push_back(kFailure);
-    for (int i = 1; i <= 5; ++i) {
-      commands.push_back("touch " + dir.path() + "/m" + std::to_string(i));
-    }
+    std::vector<std::string> commands = quick_then_touches(dir, true, 5);
     LinesRun r = run_lines(commands, {"-j1", "--fail-fast", "--retries", "1"});
     EXPECT_EQ(r.out.exit_status, 1) << r.out.err.substr(0, 4000);
     const json& failed = r.jobs[30];
@@ -438,10 +433,7 @@ TEST(SendAheadRuns, FailFastWithRetriesStartsNothingBetweenAFailureAndItsRetry) 
 TEST(SendAheadRuns, HaltOnSuccessesSendsNothingAhead) {
   for (const char* halt : {"now,success=30", "soon,done=30"}) {
     TempDir dir;
-    std::vector<std::string> commands;
-    for (int i = 1; i <= 30; ++i) commands.push_back("true w" + std::to_string(i));
-    for (int i = 1; i <= 10; ++i)
-      commands.push_back("touch " + dir.path() + "/m" + std::to_string(i));
+    std::vector<std::string> commands = quick_then_touches(dir, false, 10);
     LinesRun r = run_lines(commands, {"-j1", "--halt", halt});
     EXPECT_EQ(count_ahead(r.log), 0u) << halt;
     for (int i = 1; i <= 10; ++i) {
